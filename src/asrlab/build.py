@@ -1,0 +1,20 @@
+"""Builds the model from a composed config; shared by training and later by eval and export."""
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from asrlab.data.tokenizer import CharTokenizer
+from asrlab.module import ASRModel
+
+
+def build_model(cfg: DictConfig, tokenizer: CharTokenizer) -> ASRModel:
+    return ASRModel(
+        frontend=instantiate(cfg.features),
+        augment=instantiate(cfg.augment),
+        encoder=instantiate(cfg.encoder),
+        tokenizer=tokenizer,
+        decoder=instantiate(cfg.decoder, tokenizer=tokenizer),
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler),
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )

@@ -1,0 +1,1 @@
+"""Hydra configs: one folder per config group."""

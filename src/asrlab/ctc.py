@@ -1,0 +1,44 @@
+"""CTC loss that skips utterances it cannot align instead of turning into inf or NaN."""
+
+import torch
+import torch.nn.functional as F
+
+
+def ctc_feasible(
+    targets: torch.Tensor, target_lengths: torch.Tensor, frame_lengths: torch.Tensor
+) -> torch.Tensor:
+    """(B,) bool: enough frames for the labels plus one blank between each repeated pair.
+
+    targets (B, L) padded, target_lengths (B,), frame_lengths (B,) after the encoder.
+    """
+    positions = torch.arange(targets.shape[1] - 1, device=targets.device)
+    repeats = (targets[:, 1:] == targets[:, :-1]) & (positions < target_lengths[:, None] - 1)
+    return frame_lengths >= target_lengths + repeats.sum(dim=1)
+
+
+def ctc_loss(
+    log_probs: torch.Tensor,
+    frame_lengths: torch.Tensor,
+    targets: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean over feasible utterances of the CTC loss divided by the label length.
+
+    log_probs (B, T, V) float32 log-softmax. Returns (loss scalar, number of skipped utterances).
+    """
+    feasible = ctc_feasible(targets, target_lengths, frame_lengths)
+    losses = F.ctc_loss(
+        log_probs.transpose(0, 1),
+        targets,
+        frame_lengths,
+        target_lengths,
+        blank=blank,
+        reduction="none",
+        zero_infinity=True,
+    )
+    per_token = losses / target_lengths.clamp(min=1)
+    skipped = (~feasible).sum()
+    if skipped == len(feasible):
+        return per_token.sum() * 0.0, skipped
+    return per_token[feasible].mean(), skipped

@@ -1,0 +1,59 @@
+"""The only place that reads or writes audio files (soundfile; torchaudio for resampling)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+
+class AudioError(ValueError):
+    """An audio file that cannot be used: missing, unreadable or empty."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    frames: int
+    channels: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def audio_info(path: str | Path) -> AudioInfo:
+    """Header-only look at a file; raises AudioError when missing, unreadable or empty."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"audio file not found: {path}")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(f"cannot read audio file {path}: {err}") from err
+    if info.frames <= 0:
+        raise AudioError(f"audio file is empty (0 samples): {path}")
+    return AudioInfo(info.samplerate, info.frames, info.channels)
+
+
+def read_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
+    """Read a file as mono float32 at `sample_rate` (mixing down and resampling). Returns (S,)."""
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(f"cannot read audio file {path}: {err}") from err
+    if data.shape[0] == 0:
+        raise AudioError(f"audio file is empty (0 samples): {path}")
+    wave = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))
+    if rate != sample_rate:
+        wave = AF.resample(wave, rate, sample_rate)
+    return wave
+
+
+def write_audio(path: str | Path, wave: torch.Tensor | np.ndarray, sample_rate: int) -> None:
+    """Write a mono waveform (S,) in [-1, 1] as 16-bit PCM; the format follows the suffix."""
+    if isinstance(wave, torch.Tensor):
+        wave = wave.detach().cpu().numpy()
+    sf.write(str(path), np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")

@@ -1,0 +1,37 @@
+"""One utterance at a time: waveform and token ids, from a validated manifest."""
+
+from typing import NamedTuple
+
+import torch
+from torch.utils.data import Dataset
+
+from asrlab.data.audio import read_audio
+from asrlab.data.manifest import Utterance
+from asrlab.data.tokenizer import CharTokenizer
+
+
+class Example(NamedTuple):
+    wave: torch.Tensor  # (S,)
+    tokens: torch.Tensor  # (L,)
+    text: str
+    id: str
+
+
+class SpeechDataset(Dataset[Example]):
+    """Reads audio on demand (mono, resampled to `sample_rate`) and encodes the transcript."""
+
+    def __init__(
+        self, utterances: list[Utterance], tokenizer: CharTokenizer, sample_rate: int
+    ) -> None:
+        self.utterances = utterances
+        self.tokenizer = tokenizer
+        self.sample_rate = sample_rate
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __getitem__(self, index: int) -> Example:
+        utt = self.utterances[index]
+        wave = read_audio(utt.audio_filepath, self.sample_rate)
+        tokens = torch.tensor(self.tokenizer.encode(utt.text), dtype=torch.long)
+        return Example(wave, tokens, self.tokenizer.normalize(utt.text), utt.where)

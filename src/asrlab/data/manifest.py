@@ -1,0 +1,87 @@
+"""JSONL manifests (NeMo's fields: audio_filepath, duration, text) and their up-front validation."""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from asrlab.data.audio import AudioError, audio_info
+from asrlab.data.tokenizer import CharTokenizer
+
+
+class ManifestError(ValueError):
+    """A manifest line that cannot be trained on; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One manifest line, with its audio path resolved and its place recorded for messages."""
+
+    audio_filepath: Path
+    duration: float
+    text: str
+    where: str  # "manifest.jsonl:LINE"
+
+
+def read_manifest(path: str | Path) -> list[Utterance]:
+    """Parse a JSONL manifest; relative audio paths are resolved against the manifest's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"manifest not found: {path}")
+    utterances = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                entry = json.loads(line)
+                audio = Path(entry["audio_filepath"])
+                duration = float(entry["duration"])
+                text = entry["text"]
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+                raise ManifestError(
+                    f"{where}: not a JSON object with audio_filepath, duration and text ({err})"
+                ) from err
+            if not audio.is_absolute():
+                audio = path.parent / audio
+            utterances.append(Utterance(audio, duration, str(text), where))
+    if not utterances:
+        raise ManifestError(f"manifest is empty: {path}")
+    return utterances
+
+
+def write_manifest(path: str | Path, entries: Iterable[dict]) -> Path:
+    """Write one JSON object per line; entries need audio_filepath, duration and text."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for entry in entries:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    return path
+
+
+def validate(utterances: list[Utterance], tokenizer: CharTokenizer) -> None:
+    """Check every line before training starts: audio readable and non-empty, text encodable.
+
+    Raises ManifestError listing each bad line (file, line number and the problem).
+    """
+    problems = []
+    for utt in utterances:
+        try:
+            audio_info(utt.audio_filepath)
+        except AudioError as err:
+            problems.append(f"{utt.where}: {err}")
+            continue
+        norm = tokenizer.normalize(utt.text)
+        if not norm:
+            problems.append(f"{utt.where}: empty transcript for {utt.audio_filepath}")
+        elif unknown := tokenizer.unknown_chars(utt.text):
+            problems.append(
+                f"{utt.where}: transcript {utt.text!r} has characters the tokenizer cannot "
+                f"encode: {sorted(unknown)!r}"
+            )
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise ManifestError(f"{len(problems)} bad manifest line(s):\n  {shown}{more}")

@@ -1,0 +1,68 @@
+"""Character tokenizer with text normalisation. CTC blank is id 0."""
+
+import re
+import unicodedata
+
+BLANK = "<blank>"
+_DROP = re.compile(r"[.,!?;:\"()\[\]{}…“”«»]")
+_TO_SPACE = re.compile(r"[-_/—–]")
+_APOSTROPHES = re.compile(r"[’‘`´]")
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, strip accents, map dashes to spaces, drop punctuation, collapse spaces.
+
+    Characters it does not know are kept, so that the tokenizer can report them.
+    """
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _APOSTROPHES.sub("'", text.lower())
+    text = _TO_SPACE.sub(" ", text)
+    text = _DROP.sub("", text)
+    return " ".join(text.split())
+
+
+class CharTokenizer:
+    """Letters, apostrophe and space; id 0 is the CTC blank."""
+
+    def __init__(self, alphabet: str = "abcdefghijklmnopqrstuvwxyz' ") -> None:
+        if len(set(alphabet)) != len(alphabet):
+            raise ValueError(f"tokenizer alphabet has repeated characters: {alphabet!r}")
+        self.alphabet = alphabet
+        self.vocab = [BLANK, *alphabet]
+        self._ids = {c: i for i, c in enumerate(self.vocab) if i > 0}
+
+    blank_id = 0
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def normalize(self, text: str) -> str:
+        return normalize_text(text)
+
+    def unknown_chars(self, text: str) -> set[str]:
+        """Characters of the normalised text that cannot be encoded."""
+        return {c for c in self.normalize(text) if c not in self._ids}
+
+    def encode(self, text: str) -> list[int]:
+        """Normalise and map to ids; raises ValueError naming any unencodable characters."""
+        norm = self.normalize(text)
+        unknown = {c for c in norm if c not in self._ids}
+        if unknown:
+            raise ValueError(
+                f"characters {sorted(unknown)!r} in {norm!r} are not in the tokenizer's "
+                f"alphabet {self.alphabet!r}"
+            )
+        return [self._ids[c] for c in norm]
+
+    def decode(self, ids: list[int]) -> str:
+        """Ids to text; blanks are dropped (CTC collapsing is the decoder's job)."""
+        return "".join(self.vocab[i] for i in ids if i != self.blank_id)
+
+    def state_dict(self) -> dict:
+        return {"type": "char", "alphabet": self.alphabet}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "CharTokenizer":
+        return cls(alphabet=state["alphabet"])

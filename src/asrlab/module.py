@@ -1,0 +1,107 @@
+"""The LightningModule: waveform -> frontend -> augment (train only) -> encoder -> CTC head."""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+from torchmetrics.text import CharErrorRate, WordErrorRate
+
+from asrlab.batch import Batch
+from asrlab.ctc import ctc_loss
+from asrlab.data.tokenizer import CharTokenizer
+from asrlab.decoders.greedy import GreedyDecoder
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[..., LRScheduler]
+
+
+class ASRModel(pl.LightningModule):
+    """An acoustic model trained with CTC. The model owns its frontend: waveform in, text out."""
+
+    def __init__(
+        self,
+        frontend: nn.Module,
+        augment: nn.Module,
+        encoder: nn.Module,
+        tokenizer: CharTokenizer,
+        decoder: GreedyDecoder,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.frontend = frontend
+        self.augment = augment
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.output_dim, tokenizer.vocab_size)
+        self.tokenizer = tokenizer
+        self.decoder = decoder
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.config = config
+        self.error_rates = nn.ModuleDict(
+            {
+                f"{stage}_{name}": metric()
+                for stage in ("val", "test")
+                for name, metric in (("wer", WordErrorRate), ("cer", CharErrorRate))
+            }
+        )
+
+    def forward(
+        self, waves: torch.Tensor, wave_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """waves (B, S), wave_lengths (B,) -> CTC log-probs (B, T', V) float32, lengths (B,)."""
+        feats, lengths = self.frontend(waves, wave_lengths)
+        feats = self.augment(feats, lengths)
+        hidden, lengths = self.encoder(feats, lengths)
+        return self.head(hidden).float().log_softmax(dim=-1), lengths
+
+    def transcribe(self, waves: torch.Tensor, wave_lengths: torch.Tensor) -> list[str]:
+        log_probs, lengths = self(waves, wave_lengths)
+        return self.decoder.decode(log_probs, lengths)
+
+    def compute_objectives(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns (loss, log_probs (B, T', V), lengths (B,))."""
+        log_probs, lengths = self(batch.waves, batch.wave_lengths)
+        loss, skipped = ctc_loss(
+            log_probs, lengths, batch.targets, batch.target_lengths, self.tokenizer.blank_id
+        )
+        if skipped and self.training:
+            self.log("train/infeasible_utts", skipped.float(), reduce_fx="sum", on_epoch=True)
+        return loss, log_probs, lengths
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss, _, _ = self.compute_objectives(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch.texts))
+        return loss
+
+    def _evaluate(self, batch: Batch, stage: str) -> dict[str, Any]:
+        loss, log_probs, lengths = self.compute_objectives(batch)
+        hyps = self.decoder.decode(log_probs, lengths)
+        size = len(batch.texts)
+        self.log(f"{stage}/loss", loss, batch_size=size)
+        for name in ("wer", "cer"):
+            metric = self.error_rates[f"{stage}_{name}"]
+            metric.update(hyps, batch.texts)
+            self.log(f"{stage}/{name}", metric, prog_bar=name == "wer", batch_size=size)
+        return {"loss": loss, "hyps": hyps}
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
+        return self._evaluate(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
+        return self._evaluate(batch, "test")
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = self.optimizer_factory(self.parameters())
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        scheduler = self.scheduler_factory(optimizer, total_steps=total_steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["tokenizer"] = self.tokenizer.state_dict()
+        checkpoint["asrlab_config"] = self.config

@@ -1,0 +1,87 @@
+"""asrlab-train: compose -> seed -> data, model, trainer -> fit -> test -> metrics.json.
+
+Returns the optimised metric, so Hydra sweepers can minimise it.
+"""
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from asrlab.build import build_model
+from asrlab.run_info import run_info
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test one configuration; writes metrics.json into the run folder."""
+    run_dir = Path(cfg.paths.output_dir)
+    pl.seed_everything(cfg.seed, workers=True)
+
+    tokenizer = instantiate(cfg.tokenizer)
+    datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+    model = build_model(cfg, tokenizer)
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()]
+    loggers = [instantiate(c) for c in cfg.logger.values()]
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    train_seconds = time.perf_counter() - start
+
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if checkpoint is not None else ""
+    (test,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+    metrics = {
+        "test_wer": test["test/wer"],
+        "test_cer": test["test/cer"],
+        "test_loss": test["test/loss"],
+        "best_val_wer": float(checkpoint.best_model_score) if best else None,
+        "num_params": sum(p.numel() for p in model.parameters()),
+        "train_seconds": round(train_seconds, 2),
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
+        **run_info(cfg.seed),
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    _log_hparams(trainer, cfg, metrics)
+    log.info(
+        "test WER %.2f%%, CER %.2f%% after %.0f s of training; run folder: %s",
+        100 * metrics["test_wer"],
+        100 * metrics["test_cer"],
+        train_seconds,
+        run_dir,
+    )
+    return metrics
+
+
+def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) -> None:
+    """The chosen config parts and the final metrics, for TensorBoard's hparams tab."""
+    parts = ("data", "features", "augment", "encoder", "decoder", "optimizer", "scheduler")
+    params = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in parts}
+    params.update(seed=cfg.seed, max_epochs=cfg.trainer.max_epochs)
+    scores = {
+        f"hp/{k}": v for k, v in metrics.items() if k.startswith(("test_", "best_val")) and v is not None
+    }
+    scores.update({"hp/num_params": metrics["num_params"], "hp/train_seconds": metrics["train_seconds"]})
+    for logger in trainer.loggers:
+        logger.log_hyperparams(params, metrics=scores)
+        logger.finalize("success")
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    return metrics.get(cfg.optimized_metric)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Every option of every config group composes and instantiates into working parts."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import compose_train
+from hydra.errors import ConfigCompositionException
+from hydra.utils import instantiate
+
+import asrlab
+from asrlab.build import build_model
+
+CONF = Path(asrlab.__file__).parent / "conf"
+MODEL_GROUPS = ["features", "augment", "encoder", "decoder", "tokenizer", "optimizer", "scheduler"]
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [f"{group}={option}" for group in MODEL_GROUPS for option in _options(group)],
+)
+def test_model_options_build_a_model_that_runs(override: str, tmp_path: Path) -> None:
+    cfg = compose_train([override], tmp_path)
+    tokenizer = instantiate(cfg.tokenizer)
+    model = build_model(cfg, tokenizer)
+    optimizer = model.optimizer_factory(model.parameters())
+    scheduler = model.scheduler_factory(optimizer, total_steps=10)
+    waves = torch.randn(2, 16000)
+    log_probs, lengths = model(waves, torch.tensor([16000, 12000]))
+    assert log_probs.shape[0] == 2 and log_probs.shape[-1] == tokenizer.vocab_size
+    assert lengths.max() == log_probs.shape[1] and lengths[0] > lengths[1]
+    optimizer.step()
+    scheduler.step()
+
+
+@pytest.mark.parametrize("option", _options("data"))
+def test_data_options_instantiate(option: str, tmp_path: Path) -> None:
+    overrides = [f"data={option}"]
+    if option == "manifest":
+        overrides += [f"data.source.{s}={tmp_path}/{s}.jsonl" for s in ("train", "val", "test")]
+    cfg = compose_train(overrides, tmp_path)
+    datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+    assert datamodule.sample_rate == cfg.data.sample_rate
+
+
+@pytest.mark.parametrize("option", _options("trainer"))
+def test_trainer_logger_and_callbacks_instantiate(option: str, tmp_path: Path) -> None:
+    cfg = compose_train([f"trainer={option}"], tmp_path)
+    if cfg.trainer.accelerator == "gpu" and not torch.cuda.is_available():
+        pytest.skip("trainer=gpu needs a CUDA device; composed only")
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()]
+    loggers = [instantiate(c) for c in cfg.logger.values()]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    assert Path(trainer.logger.log_dir) == tmp_path / "tensorboard"
+    assert trainer.checkpoint_callback.dirpath == str(tmp_path / "checkpoints")
+
+
+def test_dimensions_are_linked_by_interpolation(tmp_path: Path) -> None:
+    cfg = compose_train(["features=mfcc", "features.n_features=13"], tmp_path)
+    assert cfg.encoder.input_dim == 13
+
+
+def test_unknown_key_and_option_fail_at_composition(tmp_path: Path) -> None:
+    with pytest.raises(ConfigCompositionException, match="hiden_size"):
+        compose_train(["encoder.hiden_size=3"], tmp_path)
+    with pytest.raises(ConfigCompositionException, match="grux"):
+        compose_train(["encoder=grux"], tmp_path)
