@@ -1,0 +1,80 @@
+import inspect
+from importlib.resources import files
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from asrlab.features.augment import Compose, SpecAugment
+
+LENGTHS = torch.tensor([200, 120, 37])
+
+
+def make_feats() -> torch.Tensor:
+    """(3, 200, 80) features that are never 0, padding included, so any mask is visible."""
+    gen = torch.Generator().manual_seed(0)
+    return torch.rand(3, 200, 80, generator=gen) + 1.0
+
+
+def augment(module: torch.nn.Module, seed: int) -> torch.Tensor:
+    torch.manual_seed(seed)
+    return module.train()(make_feats(), LENGTHS)
+
+
+def test_identity_in_eval():
+    feats = make_feats()
+    assert torch.equal(SpecAugment().eval()(feats, LENGTHS), feats)
+
+
+def test_changes_features_in_train():
+    assert not torch.equal(augment(SpecAugment(), seed=0), make_feats())
+
+
+def test_reproducible_with_seed():
+    assert torch.equal(augment(SpecAugment(), seed=3), augment(SpecAugment(), seed=3))
+    assert not torch.equal(augment(SpecAugment(), seed=3), augment(SpecAugment(), seed=4))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_masks_are_bands_inside_valid_frames(seed):
+    feats = make_feats()
+    out = augment(SpecAugment(freq_width=30, time_width=0.2), seed)
+    masked = out != feats
+    assert torch.all(out[masked] == 0)
+    for i, length in enumerate(LENGTHS.tolist()):
+        assert torch.equal(out[i, length:], feats[i, length:])
+        valid = masked[i, :length]
+        time_rows = valid.all(dim=1, keepdim=True)
+        freq_columns = valid.all(dim=0, keepdim=True)
+        assert torch.equal(valid, time_rows | freq_columns)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_time_mask_width_follows_each_length(seed):
+    module = SpecAugment(freq_masks=0, time_masks=1, time_width=0.1, max_time_width=15)
+    masked_rows = (augment(module, seed) == 0).all(dim=2).sum(dim=1)
+    assert torch.all(masked_rows < torch.tensor([15, 12, 3]))
+
+
+def test_compose_applies_in_order_and_empty_is_identity():
+    feats = make_feats()
+    assert torch.equal(Compose([]).train()(feats, LENGTHS), feats)
+    torch.manual_seed(0)
+    composed = Compose([SpecAugment(), SpecAugment()]).train()(feats, LENGTHS)
+    torch.manual_seed(0)
+    once = SpecAugment().train()(feats, LENGTHS)
+    assert torch.equal(composed, SpecAugment().train()(once, LENGTHS))
+    assert torch.equal(Compose([SpecAugment()]).eval()(feats, LENGTHS), feats)
+
+
+def test_configs_instantiate():
+    conf = files("asrlab") / "conf" / "augment"
+    assert len(instantiate(OmegaConf.load(conf / "none.yaml")).transforms) == 0
+    node = OmegaConf.load(conf / "specaugment.yaml")
+    (entry,) = OmegaConf.to_container(node.transforms)
+    defaults = {k: p.default for k, p in inspect.signature(SpecAugment).parameters.items()}
+    assert entry.pop("_target_") == "asrlab.features.augment.SpecAugment"
+    assert entry == defaults
+    (spec_augment,) = instantiate(node).transforms
+    assert isinstance(spec_augment, SpecAugment)
