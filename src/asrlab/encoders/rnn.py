@@ -28,11 +28,11 @@ class RNNEncoder(nn.Module):
     def __init__(
         self,
         input_dim: int,
-        hidden_size: int = 256,
-        num_layers: int = 3,
+        hidden_size: int = 192,
+        num_layers: int = 2,
         bidirectional: bool = True,
         dropout: float = 0.1,
-        subsample: int = 2,
+        subsample: int = 3,
         projection_dim: int | None = None,
     ) -> None:
         super().__init__()

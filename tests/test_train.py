@@ -1,0 +1,112 @@
+"""End to end: the real config, tiny synthesised data, the real entry point."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import compose_train, manifest_overrides
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from asrlab.data.manifest import ManifestError
+from asrlab.train import train
+
+TINY_MODEL = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
+
+
+def _subset(manifest: Path, count: int, out: Path) -> Path:
+    """The first `count` lines of a manifest, written beside it (so relative paths hold)."""
+    path = manifest.parent / out.name
+    path.write_text("".join(manifest.read_text().splitlines(keepends=True)[:count]))
+    return path
+
+
+def test_tiny_model_overfits_a_few_utterances(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+    few = _subset(tiny_synth["train"], 4, tmp_path / "few.jsonl")
+    cfg = compose_train(
+        manifest_overrides({"train": few, "val": few, "test": few})
+        + TINY_MODEL
+        + ["augment=none", "scheduler=none", "optimizer.lr=0.005", "optimizer.weight_decay=0"]
+        + ["trainer.max_epochs=120", "trainer.check_val_every_n_epoch=40", "data.batch_size=4"],
+        tmp_path,
+    )
+    metrics = train(cfg)
+    events = EventAccumulator(str(tmp_path / "tensorboard")).Reload()
+    losses = [e.value for e in events.Scalars("train/loss")]
+    assert losses[-1] < 0.1 * losses[0]
+    assert metrics["test_wer"] == 0.0 and metrics["test_cer"] == 0.0
+
+
+def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    overrides = manifest_overrides(tiny_synth) + TINY_MODEL
+    # A constant schedule, so that a longer resumed run keeps a valid learning-rate schedule.
+    overrides += ["trainer.max_epochs=1", "trainer.log_every_n_steps=1", "scheduler=none"]
+    metrics = train(compose_train(overrides, tmp_path))
+
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved == pytest.approx(metrics)
+    for key in ("test_wer", "test_cer", "num_params", "train_seconds", "seed", "asrlab_version"):
+        assert key in saved
+    assert saved["test_wer"] >= 0.0 and saved["test_cer"] >= 0.0  # insertions can exceed 1
+    assert "git_commit" in saved and saved["epochs"] == 1
+
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    assert checkpoint["tokenizer"]["type"] == "char"
+    assert checkpoint["asrlab_config"]["encoder"]["hidden_size"] == 64
+
+    events = EventAccumulator(str(tmp_path / "tensorboard")).Reload()
+    tags = events.Tags()
+    assert {"train/loss", "val/loss", "val/wer", "val/cer"} <= set(tags["scalars"])
+    assert any(t.startswith("lr-") for t in tags["scalars"])
+    assert "val/features" in tags["images"]
+    assert "val/samples/text_summary" in tags["tensors"]
+
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    cfg = compose_train(overrides + ["trainer.max_epochs=2", f"ckpt_path={last}"], resumed)
+    assert train(cfg)["global_step"] == 2 * saved["global_step"]
+
+
+def test_bad_manifest_line_stops_before_training(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+    bad = _subset(tiny_synth["train"], 8, tmp_path / "with_missing_file.jsonl")
+    with bad.open("a") as f:
+        f.write('{"audio_filepath": "gone.wav", "duration": 1, "text": "one"}\n')
+    cfg = compose_train(manifest_overrides({**tiny_synth, "train": bad}) + TINY_MODEL, tmp_path)
+    lines = len(bad.read_text().splitlines())
+    with pytest.raises(ManifestError, match=f"{bad}:{lines}: audio file not found"):
+        train(cfg)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).parent / "asrlab-train"
+    env = {**os.environ, "ASRLAB_DATA_DIR": str(cwd / "data")}
+    return subprocess.run([str(script), *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_multirun_writes_one_folder_per_trial(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    result = _cli(
+        "-m", "encoder=gru,cnn", "debug=fast", f"hydra.sweep.dir={sweep}",
+        *manifest_overrides(tiny_synth), cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name != ".hydra")
+    assert [t.name.split("_", 1)[0] for t in trials] == ["0", "1"]
+    for trial in trials:
+        assert (trial / ".hydra" / "config.yaml").is_file()
+        assert (trial / ".hydra" / "overrides.yaml").is_file()
+        assert "test_wer" in json.loads((trial / "metrics.json").read_text())
+        assert list((trial / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_config_typo_fails_with_hydra_message(tmp_path: Path) -> None:
+    result = _cli("encoder.hiden_size=8", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Could not override 'encoder.hiden_size'" in result.stderr
