@@ -16,7 +16,7 @@ MODEL_GROUPS = ["features", "augment", "encoder", "decoder", "tokenizer", "optim
 
 
 def _options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml") if not p.stem.startswith("_"))
 
 
 @pytest.mark.parametrize(

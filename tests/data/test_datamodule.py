@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,37 @@ def test_missing_manifest_fails_at_setup(tmp_path: Path) -> None:
     dm = ASRDataModule(source, CharTokenizer())
     with pytest.raises(ManifestError, match="data.source.train: manifest not found"):
         dm.setup("fit")
+
+
+def test_skip_policy_leaves_bad_lines_out_and_lists_them(tmp_path: Path) -> None:
+    manifest = write_dataset(tmp_path / "ds", TEXTS)
+    with manifest.open("a") as f:
+        f.write('{"audio_filepath": "gone.wav", "duration": 1.0, "text": "one"}\n')
+        f.write('{"audio_filepath": "utt0.wav", "duration": 0.3, "text": "route 66"}\n')
+    source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
+    with pytest.raises(ManifestError, match="2 bad manifest line"):
+        ASRDataModule(source, CharTokenizer()).setup("fit")
+
+    report = tmp_path / "run"
+    dm = ASRDataModule(source, CharTokenizer(), on_error="skip", report_dir=str(report))
+    dm.setup("fit")
+    assert len(dm.datasets["train"]) == len(TEXTS) and dm.skipped == {"train": 2, "val": 2}
+    listed = [json.loads(line) for line in (report / "skipped.jsonl").read_text().splitlines()]
+    assert [(e["split"], e["where"]) for e in listed] == [
+        (split, f"{manifest}:{line}") for split in ("train", "val") for line in (5, 6)
+    ]
+    assert "not found" in listed[0]["problem"] and "cannot encode" in listed[1]["problem"]
+
+
+def test_training_batches_respect_the_frame_budget(tmp_path: Path) -> None:
+    manifest = write_dataset(tmp_path, [f"word {c}" for c in "abcdefghijkl"])
+    source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
+    budget = 200  # feature frames of 10 ms: the longest utterance here has 140
+    dm = ASRDataModule(source, CharTokenizer(), batch_size=None, max_frames_per_batch=budget)
+    dm.setup("fit")
+    seen = []
+    for batch in dm.train_dataloader():
+        frames = batch.wave_lengths.max().item() * len(batch.ids) / (SAMPLE_RATE / 100)
+        assert frames <= budget + len(batch.ids)
+        seen += batch.ids
+    assert sorted(seen) == sorted(f"{manifest}:{i}" for i in range(1, 13))

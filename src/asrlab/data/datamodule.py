@@ -1,45 +1,67 @@
-"""LightningDataModule: a source's manifests -> validated datasets -> padded Batches."""
+"""LightningDataModule: a source's manifests -> checked datasets -> length-bucketed Batches."""
 
+import json
+import logging
 from pathlib import Path
-from typing import Protocol
 
+import numpy as np
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from asrlab.data.collate import collate
 from asrlab.data.dataset import SpeechDataset
-from asrlab.data.manifest import read_manifest, validate
+from asrlab.data.manifest import ManifestError, describe, find_problems, read_manifest
+from asrlab.data.sampler import BucketBatchSampler
+from asrlab.data.source import Source
 from asrlab.data.tokenizer import CharTokenizer
+
+log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
 
-class Source(Protocol):
-    """A dataset recipe: makes (or finds) one JSONL manifest per split."""
-
-    def prepare(self) -> dict[str, Path]: ...
-
-
 class ASRDataModule(pl.LightningDataModule):
-    """Validates every manifest line up front, so bad data fails before training starts."""
+    """Checks every manifest line before training; bad lines stop the run or are skipped.
+
+    Batches are bucketed by length: at most `max_frames_per_batch` padded feature frames
+    (frames of `hop_ms`) and at most `batch_size` utterances each. With `on_error="skip"`, bad
+    lines are left out up front, counted, logged and listed in `report_dir/skipped.jsonl`.
+    """
 
     def __init__(
         self,
         source: Source,
         tokenizer: CharTokenizer,
         sample_rate: int = 16000,
-        batch_size: int = 32,
+        batch_size: int | None = 32,
         eval_batch_size: int = 64,
+        max_frames_per_batch: int | None = None,
+        num_buckets: int = 20,
+        hop_ms: float = 10.0,
         num_workers: int = 0,
+        on_error: str = "raise",
+        check_audio: bool = True,
+        report_dir: str | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"data.on_error must be 'raise' or 'skip', got {on_error!r}")
         self.source = source
         self.tokenizer = tokenizer
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
+        self.max_frames_per_batch = max_frames_per_batch
+        self.num_buckets = num_buckets
+        self.hop_ms = hop_ms
         self.num_workers = num_workers
+        self.on_error = on_error
+        self.check_audio = check_audio
+        self.report_dir = Path(report_dir) if report_dir else None
+        self.seed = seed
         self.datasets: dict[str, SpeechDataset] = {}
+        self.skipped: dict[str, int] = {}
 
     def prepare_data(self) -> None:
         self.source.prepare()
@@ -49,25 +71,63 @@ class ASRDataModule(pl.LightningDataModule):
         wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
         for split in wanted.get(stage, SPLITS) if stage else SPLITS:
             if split not in self.datasets:
-                utterances = read_manifest(manifests[split])
-                validate(utterances, self.tokenizer)
-                self.datasets[split] = SpeechDataset(utterances, self.tokenizer, self.sample_rate)
+                self.datasets[split] = self._load(split, manifests[split])
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+    def _load(self, split: str, manifest: Path) -> SpeechDataset:
+        utterances = read_manifest(manifest)
+        problems = find_problems(utterances, self.tokenizer, self.check_audio)
+        if problems and self.on_error == "raise":
+            raise ManifestError(
+                describe(problems) + "\n(data.on_error=skip leaves such lines out instead)"
+            )
+        if problems:
+            bad = {p.index for p in problems}
+            utterances = [u for i, u in enumerate(utterances) if i not in bad]
+            self.skipped[split] = len(problems)
+            log.warning("%s: skipping %d bad line(s) of %s", split, len(problems), manifest)
+            self._report(split, problems)
+        if not utterances:
+            raise ManifestError(f"no usable utterances left in {manifest}")
+        return SpeechDataset(utterances, self.tokenizer, self.sample_rate)
+
+    def _report(self, split: str, problems: list) -> None:
+        if self.report_dir is None:
+            return
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        with (self.report_dir / "skipped.jsonl").open("a", encoding="utf-8") as f:
+            for p in problems:
+                f.write(json.dumps({"split": split, "where": p.where, "problem": p.message}) + "\n")
+
+    def _frames(self, split: str) -> np.ndarray:
+        """Feature frames of each utterance, from the manifest's durations."""
+        seconds = np.array([u.duration for u in self.datasets[split].utterances])
+        return np.maximum(1, np.round(seconds * 1000 / self.hop_ms)).astype(np.int64)
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        """Training: shuffled buckets, at least ~4 batches each. Eval: sorted by length."""
+        size = len(self.datasets[split])
+        buckets = max(1, min(self.num_buckets, size // (4 * (self.batch_size or 32))))
+        sampler = BucketBatchSampler(
+            self._frames(split),
+            max_frames_per_batch=self.max_frames_per_batch if train else None,
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            num_buckets=buckets if train else 1,
+            shuffle=train,
+            seed=self.seed,
+        )
         return DataLoader(
             self.datasets[split],
-            batch_size=batch_size,
-            shuffle=shuffle,
+            batch_sampler=sampler,
             collate_fn=collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
+        return self._loader("train", train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
+        return self._loader("val", train=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
+        return self._loader("test", train=False)

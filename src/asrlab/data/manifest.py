@@ -61,27 +61,48 @@ def write_manifest(path: str | Path, entries: Iterable[dict]) -> Path:
     return path
 
 
-def validate(utterances: list[Utterance], tokenizer: CharTokenizer) -> None:
-    """Check every line before training starts: audio readable and non-empty, text encodable.
+@dataclass(frozen=True)
+class Problem:
+    """Why one manifest line cannot be trained on."""
 
-    Raises ManifestError listing each bad line (file, line number and the problem).
-    """
+    index: int  # position in the utterance list
+    where: str  # "manifest.jsonl:LINE"
+    message: str
+
+
+def find_problems(
+    utterances: list[Utterance], tokenizer: CharTokenizer, check_audio: bool = True
+) -> list[Problem]:
+    """Every line whose audio is missing, unreadable or empty (header only, when `check_audio`),
+    or whose transcript is empty or has characters the tokenizer cannot encode."""
     problems = []
-    for utt in utterances:
-        try:
-            audio_info(utt.audio_filepath)
-        except AudioError as err:
-            problems.append(f"{utt.where}: {err}")
-            continue
-        norm = tokenizer.normalize(utt.text)
-        if not norm:
-            problems.append(f"{utt.where}: empty transcript for {utt.audio_filepath}")
-        elif unknown := tokenizer.unknown_chars(utt.text):
-            problems.append(
-                f"{utt.where}: transcript {utt.text!r} has characters the tokenizer cannot "
-                f"encode: {sorted(unknown)!r}"
+    for index, utt in enumerate(utterances):
+        message = None
+        if check_audio:
+            try:
+                audio_info(utt.audio_filepath)
+            except AudioError as err:
+                message = str(err)
+        if message is None and not tokenizer.normalize(utt.text):
+            message = f"empty transcript for {utt.audio_filepath}"
+        elif message is None and (unknown := tokenizer.unknown_chars(utt.text)):
+            message = (
+                f"transcript {utt.text!r} has characters the tokenizer cannot encode: "
+                f"{sorted(unknown)!r}"
             )
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise ManifestError(f"{len(problems)} bad manifest line(s):\n  {shown}{more}")
+        if message is not None:
+            problems.append(Problem(index, utt.where, message))
+    return problems
+
+
+def describe(problems: list[Problem], limit: int = 20) -> str:
+    """A readable list of problems, one `file:line: message` per line."""
+    shown = "\n  ".join(f"{p.where}: {p.message}" for p in problems[:limit])
+    more = f"\n  ... and {len(problems) - limit} more" if len(problems) > limit else ""
+    return f"{len(problems)} bad manifest line(s):\n  {shown}{more}"
+
+
+def validate(utterances: list[Utterance], tokenizer: CharTokenizer) -> None:
+    """Check every line before training starts; raises ManifestError listing each bad line."""
+    if problems := find_problems(utterances, tokenizer):
+        raise ManifestError(describe(problems))
