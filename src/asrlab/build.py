@@ -4,13 +4,20 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.data.tokenizer import CharTokenizer
+from asrlab.features.augment import Compose
 from asrlab.module import ASRModel
+
+
+def build_augment(stage: DictConfig) -> Compose:
+    """One augment stage (`augment.waveform` or `augment.features`): its transforms in order."""
+    return Compose([instantiate(transform) for transform in stage.values()])
 
 
 def build_model(cfg: DictConfig, tokenizer: CharTokenizer) -> ASRModel:
     return ASRModel(
         frontend=instantiate(cfg.features),
-        augment=instantiate(cfg.augment),
+        wave_augment=build_augment(cfg.augment.waveform),
+        augment=build_augment(cfg.augment.features),
         encoder=instantiate(cfg.encoder),
         tokenizer=tokenizer,
         decoder=instantiate(cfg.decoder, tokenizer=tokenizer),

@@ -1,4 +1,6 @@
-"""The LightningModule: waveform -> frontend -> augment (train only) -> encoder -> CTC head."""
+"""The LightningModule: waveform -> augment -> frontend -> augment -> encoder -> CTC head.
+
+Both augment stages act in training only."""
 
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,6 +27,7 @@ class ASRModel(pl.LightningModule):
     def __init__(
         self,
         frontend: nn.Module,
+        wave_augment: nn.Module,
         augment: nn.Module,
         encoder: nn.Module,
         tokenizer: CharTokenizer,
@@ -34,6 +37,7 @@ class ASRModel(pl.LightningModule):
         config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        self.wave_augment = wave_augment
         self.frontend = frontend
         self.augment = augment
         self.encoder = encoder
@@ -55,8 +59,9 @@ class ASRModel(pl.LightningModule):
         self, waves: torch.Tensor, wave_lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """waves (B, S), wave_lengths (B,) -> CTC log-probs (B, T', V) float32, lengths (B,)."""
+        waves, wave_lengths = self.wave_augment(waves, wave_lengths)
         feats, lengths = self.frontend(waves, wave_lengths)
-        feats = self.augment(feats, lengths)
+        feats, lengths = self.augment(feats, lengths)
         hidden, lengths = self.encoder(feats, lengths)
         return self.head(hidden).float().log_softmax(dim=-1), lengths
 

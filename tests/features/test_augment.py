@@ -1,12 +1,12 @@
 import inspect
-from importlib.resources import files
 
 import pytest
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from helpers import compose_train
 
+from asrlab.build import build_augment
 from asrlab.features.augment import Compose, SpecAugment
+from asrlab.features.wave_augment import AddNoise, SpeedPerturb
 
 LENGTHS = torch.tensor([200, 120, 37])
 
@@ -19,12 +19,14 @@ def make_feats() -> torch.Tensor:
 
 def augment(module: torch.nn.Module, seed: int) -> torch.Tensor:
     torch.manual_seed(seed)
-    return module.train()(make_feats(), LENGTHS)
+    out, lengths = module.train()(make_feats(), LENGTHS)
+    assert torch.equal(lengths, LENGTHS)
+    return out
 
 
 def test_identity_in_eval():
     feats = make_feats()
-    assert torch.equal(SpecAugment().eval()(feats, LENGTHS), feats)
+    assert torch.equal(SpecAugment().eval()(feats, LENGTHS)[0], feats)
 
 
 def test_changes_features_in_train():
@@ -59,22 +61,21 @@ def test_time_mask_width_follows_each_length(seed):
 
 def test_compose_applies_in_order_and_empty_is_identity():
     feats = make_feats()
-    assert torch.equal(Compose([]).train()(feats, LENGTHS), feats)
+    assert torch.equal(Compose([]).train()(feats, LENGTHS)[0], feats)
     torch.manual_seed(0)
-    composed = Compose([SpecAugment(), SpecAugment()]).train()(feats, LENGTHS)
+    composed, _ = Compose([SpecAugment(), SpecAugment()]).train()(feats, LENGTHS)
     torch.manual_seed(0)
-    once = SpecAugment().train()(feats, LENGTHS)
-    assert torch.equal(composed, SpecAugment().train()(once, LENGTHS))
-    assert torch.equal(Compose([SpecAugment()]).eval()(feats, LENGTHS), feats)
+    once, _ = SpecAugment().train()(feats, LENGTHS)
+    assert torch.equal(composed, SpecAugment().train()(once, LENGTHS)[0])
+    assert torch.equal(Compose([SpecAugment()]).eval()(feats, LENGTHS)[0], feats)
 
 
-def test_configs_instantiate():
-    conf = files("asrlab") / "conf" / "augment"
-    assert len(instantiate(OmegaConf.load(conf / "none.yaml")).transforms) == 0
-    node = OmegaConf.load(conf / "specaugment.yaml")
-    (entry,) = OmegaConf.to_container(node.transforms)
+def test_config_options_combine_into_two_stages(tmp_path):
+    cfg = compose_train(["augment=[speed,noise,specaugment]"], tmp_path)
+    waveform, features = build_augment(cfg.augment.waveform), build_augment(cfg.augment.features)
+    assert [type(t) for t in waveform.transforms] == [SpeedPerturb, AddNoise]
+    (spec_augment,) = features.transforms
     defaults = {k: p.default for k, p in inspect.signature(SpecAugment).parameters.items()}
-    assert entry.pop("_target_") == "asrlab.features.augment.SpecAugment"
-    assert entry == defaults
-    (spec_augment,) = instantiate(node).transforms
-    assert isinstance(spec_augment, SpecAugment)
+    assert {k: getattr(spec_augment, k) for k in defaults} == defaults
+    none = compose_train(["augment=none"], tmp_path).augment
+    assert not build_augment(none.waveform).transforms and not build_augment(none.features).transforms

@@ -1,6 +1,7 @@
-"""Feature augmentation: forward(feats (B, T, F), lengths (B,)) -> feats (B, T, F).
+"""Augmentation contract: forward(x (B, T, ...), lengths (B,)) -> (x' (B, T', ...), lengths' (B,)).
 
-Transforms act only in training mode and are the identity in eval mode. Randomness comes from
+The same for waveforms (B, S) before the frontend and features (B, T, F) after it. Transforms
+act only in training mode and are the identity in eval mode. Randomness comes from
 the torch global RNG of the features' device, so Lightning's seeding makes runs repeatable.
 """
 
@@ -17,10 +18,10 @@ class Compose(nn.Module):
         super().__init__()
         self.transforms = nn.ModuleList(transforms)
 
-    def forward(self, feats: Tensor, lengths: Tensor) -> Tensor:
+    def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         for transform in self.transforms:
-            feats = transform(feats, lengths)
-        return feats
+            x, lengths = transform(x, lengths)
+        return x, lengths
 
 
 def random_bands(sizes: Tensor, max_widths: Tensor, count: int, axis_len: int) -> Tensor:
@@ -70,9 +71,10 @@ class SpecAugment(nn.Module):
             f"max_time_width={self.max_time_width}"
         )
 
-    def forward(self, feats: Tensor, lengths: Tensor) -> Tensor:
+    def forward(self, feats: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """feats (B, T, F) -> masked feats (B, T, F), lengths unchanged."""
         if not self.training:
-            return feats
+            return feats, lengths
         _, frames, n_features = feats.shape
         valid = torch.arange(frames, device=feats.device) < lengths[:, None]
         n_bins = torch.full_like(lengths, n_features)
@@ -80,4 +82,4 @@ class SpecAugment(nn.Module):
         time_limit = (lengths * self.time_width).floor().clamp(max=self.max_time_width)
         time = random_bands(lengths, time_limit, self.time_masks, frames)
         mask = (freq[:, None, :] | time[:, :, None]) & valid[:, :, None]
-        return feats.masked_fill(mask, 0.0)
+        return feats.masked_fill(mask, 0.0), lengths
