@@ -29,7 +29,7 @@ def test_weights_scale_each_source_and_eval_comes_from_one(tmp_path: Path) -> No
     sources = [line["source"] for line in lines]
     assert sources.count("real") == 6 and sources.count("synth") == 2
     assert manifests["val"] == manifests["test"] == tmp_path / "real" / "train.jsonl"
-    assert all(u.audio_filepath.is_file() for u in read_manifest(manifests["train"]))
+    assert all(Path(u.audio_filepath).is_file() for u in read_manifest(manifests["train"]))
 
 
 def test_mix_is_deterministic_and_cached(tmp_path: Path) -> None:

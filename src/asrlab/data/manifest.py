@@ -1,9 +1,11 @@
 """JSONL manifests (NeMo's fields: audio_filepath, duration, text) and their up-front validation."""
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from asrlab.data.audio import AudioError, audio_info
 from asrlab.data.tokenizer import CharTokenizer
@@ -13,11 +15,10 @@ class ManifestError(ValueError):
     """A manifest line that cannot be trained on; the message names the file and the line."""
 
 
-@dataclass(frozen=True)
-class Utterance:
+class Utterance(NamedTuple):
     """One manifest line, with its audio path resolved and its place recorded for messages."""
 
-    audio_filepath: Path
+    audio_filepath: str  # absolute; a str, since a million Path objects take seconds to build
     duration: float
     text: str
     where: str  # "manifest.jsonl:LINE"
@@ -29,6 +30,7 @@ def read_manifest(path: str | Path) -> list[Utterance]:
     if not path.is_file():
         raise ManifestError(f"manifest not found: {path}")
     utterances = []
+    folder = str(path.resolve().parent)
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -36,15 +38,13 @@ def read_manifest(path: str | Path) -> list[Utterance]:
             where = f"{path}:{number}"
             try:
                 entry = json.loads(line)
-                audio = Path(entry["audio_filepath"])
+                audio = os.path.join(folder, entry["audio_filepath"])
                 duration = float(entry["duration"])
                 text = entry["text"]
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
                 raise ManifestError(
                     f"{where}: not a JSON object with audio_filepath, duration and text ({err})"
                 ) from err
-            if not audio.is_absolute():
-                audio = path.parent / audio
             utterances.append(Utterance(audio, duration, str(text), where))
     if not utterances:
         raise ManifestError(f"manifest is empty: {path}")
@@ -83,9 +83,10 @@ def find_problems(
                 audio_info(utt.audio_filepath)
             except AudioError as err:
                 message = str(err)
-        if message is None and not tokenizer.normalize(utt.text):
+        norm = tokenizer.normalize(utt.text)
+        if message is None and not norm:
             message = f"empty transcript for {utt.audio_filepath}"
-        elif message is None and (unknown := tokenizer.unknown_chars(utt.text)):
+        elif message is None and (unknown := tokenizer.unknown_chars(norm, normalized=True)):
             message = (
                 f"transcript {utt.text!r} has characters the tokenizer cannot encode: "
                 f"{sorted(unknown)!r}"

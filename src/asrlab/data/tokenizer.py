@@ -14,8 +14,9 @@ def normalize_text(text: str) -> str:
 
     Characters it does not know are kept, so that the tokenizer can report them.
     """
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     text = _APOSTROPHES.sub("'", text.lower())
     text = _TO_SPACE.sub(" ", text)
     text = _DROP.sub("", text)
@@ -41,9 +42,9 @@ class CharTokenizer:
     def normalize(self, text: str) -> str:
         return normalize_text(text)
 
-    def unknown_chars(self, text: str) -> set[str]:
-        """Characters of the normalised text that cannot be encoded."""
-        return {c for c in self.normalize(text) if c not in self._ids}
+    def unknown_chars(self, text: str, normalized: bool = False) -> set[str]:
+        """Characters of the (normalised) text that cannot be encoded."""
+        return set(text if normalized else self.normalize(text)).difference(self._ids)
 
     def encode(self, text: str) -> list[int]:
         """Normalise and map to ids; raises ValueError naming any unencodable characters."""
