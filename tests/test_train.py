@@ -110,3 +110,25 @@ def test_config_typo_fails_with_hydra_message(tmp_path: Path) -> None:
     result = _cli("encoder.hiden_size=8", cwd=tmp_path)
     assert result.returncode != 0
     assert "Could not override 'encoder.hiden_size'" in result.stderr
+
+
+def test_feature_cache_serves_features_and_is_reused(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+    overrides = manifest_overrides(tiny_synth) + TINY_MODEL
+    overrides += ["debug=fast", "data.cache=true", "augment=specaugment", f"paths.data_dir={tmp_path}"]
+    cfg = compose_train(overrides, tmp_path / "first")
+    cfg.data.cache_dir = str(tmp_path / "features")
+    train(cfg)
+    shards = sorted((tmp_path / "features").glob("features-*/*.pt"))
+    assert shards
+    stamps = [s.stat().st_mtime_ns for s in shards]
+    again = compose_train(overrides, tmp_path / "second")
+    again.data.cache_dir = str(tmp_path / "features")
+    train(again)
+    assert [s.stat().st_mtime_ns for s in shards] == stamps
+    assert sorted((tmp_path / "features").glob("features-*/*.pt")) == shards
+
+
+def test_feature_cache_refuses_waveform_augmentation(tmp_path: Path) -> None:
+    cfg = compose_train(["data.cache=true", "augment=[speed,specaugment]"], tmp_path)
+    with pytest.raises(ValueError, match="waveform augmentation .speed. cannot apply"):
+        train(cfg)

@@ -8,8 +8,9 @@ import torch
 class Batch(NamedTuple):
     """A padded batch of utterances.
 
-    waves: (B, S) float waveforms, zero-padded after each utterance's end.
-    wave_lengths: (B,) valid samples per utterance.
+    waves: (B, S) float waveforms, zero-padded after each utterance's end; or, with the
+        feature cache (data.cache=true), (B, T, F) features.
+    wave_lengths: (B,) valid samples (or feature frames) per utterance.
     targets: (B, L) token ids, padded with 0 (the blank id, never a target).
     target_lengths: (B,) valid tokens per utterance.
     texts: the normalised reference transcripts.

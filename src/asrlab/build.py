@@ -3,6 +3,7 @@
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.tokenizer import CharTokenizer
 from asrlab.features.augment import Compose
 from asrlab.module import ASRModel
@@ -25,3 +26,17 @@ def build_model(cfg: DictConfig, tokenizer: CharTokenizer) -> ASRModel:
         scheduler=instantiate(cfg.scheduler),
         config=OmegaConf.to_container(cfg, resolve=True),
     )
+
+
+def build_datamodule(cfg: DictConfig, tokenizer: CharTokenizer) -> ASRDataModule:
+    """The data module; with `data.cache=true`, one that serves the frontend's cached features."""
+    datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+    if cfg.data.cache:
+        if cfg.augment.waveform:
+            raise ValueError(
+                "data.cache=true serves precomputed features, so waveform augmentation "
+                f"({', '.join(cfg.augment.waveform)}) cannot apply: use data.cache=false or drop it"
+            )
+        config = OmegaConf.to_container(cfg.features, resolve=True)
+        datamodule.cache_features_of(instantiate(cfg.features), config)
+    return datamodule

@@ -55,12 +55,22 @@ class ASRModel(pl.LightningModule):
             }
         )
 
-    def forward(
-        self, waves: torch.Tensor, wave_lengths: torch.Tensor
+    def features(
+        self, inputs: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """waves (B, S), wave_lengths (B,) -> CTC log-probs (B, T', V) float32, lengths (B,)."""
-        waves, wave_lengths = self.wave_augment(waves, wave_lengths)
-        feats, lengths = self.frontend(waves, wave_lengths)
+        """Waveforms (B, S) through the frontend; cached features (B, T, F) as they are."""
+        if inputs.dim() == 3:
+            return inputs, lengths
+        return self.frontend(inputs, lengths)
+
+    def forward(
+        self, inputs: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms (B, S) or cached features (B, T, F), with their lengths (B,)
+        -> CTC log-probs (B, T', V) float32, lengths (B,)."""
+        if inputs.dim() == 2:
+            inputs, lengths = self.wave_augment(inputs, lengths)
+        feats, lengths = self.features(inputs, lengths)
         feats, lengths = self.augment(feats, lengths)
         hidden, lengths = self.encoder(feats, lengths)
         return self.head(hidden).float().log_softmax(dim=-1), lengths

@@ -14,7 +14,7 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from asrlab.build import build_model
+from asrlab.build import build_datamodule, build_model
 from asrlab.run_info import run_info
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True)
 
     tokenizer = instantiate(cfg.tokenizer)
-    datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+    datamodule = build_datamodule(cfg, tokenizer)
     model = build_model(cfg, tokenizer)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
     loggers = [instantiate(c) for c in cfg.logger.values()]

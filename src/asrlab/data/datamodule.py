@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
+from torch import nn
 from torch.utils.data import DataLoader
 
 from asrlab.data.collate import collate
 from asrlab.data.dataset import SpeechDataset
+from asrlab.data.feature_cache import CachedFeatureDataset, FeatureCache
 from asrlab.data.manifest import ManifestError, describe, find_problems, read_manifest
 from asrlab.data.sampler import BucketBatchSampler
 from asrlab.data.source import Source
@@ -26,6 +28,9 @@ class ASRDataModule(pl.LightningDataModule):
     Batches are bucketed by length: at most `max_frames_per_batch` padded feature frames
     (frames of `hop_ms`) and at most `batch_size` utterances each. With `on_error="skip"`, bad
     lines are left out up front, counted, logged and listed in `report_dir/skipped.jsonl`.
+    With `cache` (`data.cache=true`) and a frontend given by `cache_features_of`, datasets
+    yield features (T, F) computed once into shards under `cache_dir`, instead of waveforms,
+    and batches carry (B, T, F) features.
     """
 
     def __init__(
@@ -43,6 +48,8 @@ class ASRDataModule(pl.LightningDataModule):
         check_audio: bool = True,
         report_dir: str | None = None,
         seed: int = 0,
+        cache: bool = False,
+        cache_dir: str | None = None,
     ) -> None:
         super().__init__()
         if on_error not in ("raise", "skip"):
@@ -60,8 +67,17 @@ class ASRDataModule(pl.LightningDataModule):
         self.check_audio = check_audio
         self.report_dir = Path(report_dir) if report_dir else None
         self.seed = seed
-        self.datasets: dict[str, SpeechDataset] = {}
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.feature_cache: FeatureCache | None = None
+        self.datasets: dict[str, SpeechDataset | CachedFeatureDataset] = {}
         self.skipped: dict[str, int] = {}
+
+    def cache_features_of(self, frontend: nn.Module, config: dict) -> None:
+        """With cache=true: the frontend whose output is cached, and its config (the key)."""
+        if not self.cache_dir:
+            raise ValueError("data.cache=true needs data.cache_dir")
+        self.feature_cache = FeatureCache(self.cache_dir, frontend, config, self.sample_rate)
 
     def prepare_data(self) -> None:
         self.source.prepare()
@@ -73,7 +89,7 @@ class ASRDataModule(pl.LightningDataModule):
             if split not in self.datasets:
                 self.datasets[split] = self._load(split, manifests[split])
 
-    def _load(self, split: str, manifest: Path) -> SpeechDataset:
+    def _load(self, split: str, manifest: Path) -> SpeechDataset | CachedFeatureDataset:
         utterances = read_manifest(manifest)
         problems = find_problems(utterances, self.tokenizer, self.check_audio)
         if problems and self.on_error == "raise":
@@ -88,6 +104,11 @@ class ASRDataModule(pl.LightningDataModule):
             self._report(split, problems)
         if not utterances:
             raise ManifestError(f"no usable utterances left in {manifest}")
+        if self.cache:
+            if self.feature_cache is None:
+                raise RuntimeError("data.cache=true: call cache_features_of(frontend, config)")
+            features = self.feature_cache.prepare(utterances)
+            return CachedFeatureDataset(utterances, self.tokenizer, features)
         return SpeechDataset(utterances, self.tokenizer, self.sample_rate)
 
     def _report(self, split: str, problems: list) -> None:
