@@ -5,7 +5,7 @@ import torch
 from helpers import compose_train
 
 from asrlab.build import build_augment
-from asrlab.features.augment import Compose, SpecAugment
+from asrlab.features.augment import Compose, FrequencyWarp, SpecAugment
 from asrlab.features.wave_augment import AddNoise, SpeedPerturb
 
 LENGTHS = torch.tensor([200, 120, 37])
@@ -79,3 +79,16 @@ def test_config_options_combine_into_two_stages(tmp_path):
     assert {k: getattr(spec_augment, k) for k in defaults} == defaults
     none = compose_train(["augment=none"], tmp_path).augment
     assert not build_augment(none.waveform).transforms and not build_augment(none.features).transforms
+
+
+def test_frequency_warp_moves_a_peak_and_keeps_padding():
+    feats = torch.zeros(2, 10, 40)
+    feats[:, :6, 20] = 1.0
+    torch.manual_seed(0)
+    module = FrequencyWarp(max_warp=0.2).train()
+    out, lengths = module(feats, torch.tensor([6, 6]))
+    assert torch.equal(lengths, torch.tensor([6, 6]))
+    peaks = out[:, 0].argmax(dim=1)
+    assert torch.all((peaks >= 16) & (peaks <= 25)) and not torch.equal(out, feats)
+    assert torch.all(out[:, 6:] == 0)
+    assert torch.equal(module.eval()(feats, lengths)[0], feats)

@@ -83,3 +83,36 @@ class SpecAugment(nn.Module):
         time = random_bands(lengths, time_limit, self.time_masks, frames)
         mask = (freq[:, None, :] | time[:, :, None]) & valid[:, :, None]
         return feats.masked_fill(mask, 0.0), lengths
+
+
+class FrequencyWarp(nn.Module):
+    """Stretch or squeeze each utterance's features along the frequency axis by a random factor
+    in [1 - max_warp, 1 + max_warp], a cheap stand-in for vocal tract length perturbation.
+
+    feats (B, T, F) -> (B, T, F): bin f takes the (linearly interpolated) value at f / factor,
+    holding the edge bin beyond the top; lengths are unchanged.
+    """
+
+    def __init__(self, max_warp: float = 0.1) -> None:
+        super().__init__()
+        if not 0.0 <= max_warp < 1.0:
+            raise ValueError(f"max_warp must be in [0, 1), got {max_warp}")
+        self.max_warp = max_warp
+
+    def forward(self, feats: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        if not self.training or self.max_warp == 0.0:
+            return feats, lengths
+        batch, _, n_features = feats.shape
+        factors = 1 + self.max_warp * (2 * torch.rand(batch, 1, device=feats.device) - 1)
+        source = torch.arange(n_features, device=feats.device) / factors  # (B, F)
+        source = source.clamp(max=n_features - 1)
+        low = source.floor().long()
+        high = (low + 1).clamp(max=n_features - 1)
+        weight = (source - low)[:, None, :]
+        warped = torch.lerp(_bins(feats, low), _bins(feats, high), weight.to(feats.dtype))
+        return warped, lengths
+
+
+def _bins(feats: Tensor, index: Tensor) -> Tensor:
+    """feats (B, T, F) at feature bins index (B, F), the same for every frame."""
+    return feats.gather(2, index[:, None, :].expand_as(feats))
