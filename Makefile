@@ -27,6 +27,7 @@ test-slow: setup
 
 lint: setup
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 clean:
 	rm -rf outputs .pytest_cache

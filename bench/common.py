@@ -5,8 +5,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_module
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
+
+from asrlab.config import compose_config
 
 RESULTS = Path(__file__).parent / "results"
 REPO = Path(__file__).resolve().parent.parent
@@ -14,12 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
     """The training config with overrides; its run folder under `run_dir`."""
-    with initialize_config_module("asrlab.conf", version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(REPO)
-        cfg.paths.output_dir = str(run_dir)
-    return cfg
+    return compose_config(overrides, run_dir, root_dir=REPO)
 
 
 def write_result(name: str, result: dict[str, Any]) -> Path:

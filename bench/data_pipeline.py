@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import REPO, compose_train, write_result
 from hydra.utils import instantiate
 
 from asrlab.build import build_model
 from asrlab.data.audio import audio_info
 from asrlab.data.sampler import BucketBatchSampler, padding_fraction
+from common import REPO, compose_train, write_result
 
 BATCHES = 30
 FSDD = REPO.parent / "shared" / "data" / "fsdd" / "recordings"

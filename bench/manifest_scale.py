@@ -13,11 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import write_result
-
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.tokenizer import CharTokenizer
+from common import write_result
 
 WORDS = "zero one two three four five six seven eight nine".split()
 
@@ -27,8 +26,11 @@ def write_manifest(path: Path, entries: int) -> None:
     with path.open("w") as f:
         for i in range(entries):
             text = " ".join(rng.choices(WORDS, k=rng.randint(1, 12)))
-            line = {"audio_filepath": f"audio/{i // 1000:04d}/{i:07d}.flac",
-                    "duration": round(rng.lognormvariate(1.5, 0.6), 3), "text": text}
+            line = {
+                "audio_filepath": f"audio/{i // 1000:04d}/{i:07d}.flac",
+                "duration": round(rng.lognormvariate(1.5, 0.6), 3),
+                "text": text,
+            }
             f.write(json.dumps(line) + "\n")
 
 
@@ -56,13 +58,16 @@ def main(entries: int) -> None:
         next(batches)
         seconds = time.perf_counter() - start
         extra = peak_rss_mib() - before
-    write_result("manifest_scale", {
-        "entries": entries,
-        "ready_seconds": round(seconds, 2),
-        "extra_peak_memory_mib": round(extra, 1),
-        "target_seconds": 30,
-        "target_memory_mib": 1024,
-    })
+    write_result(
+        "manifest_scale",
+        {
+            "entries": entries,
+            "ready_seconds": round(seconds, 2),
+            "extra_peak_memory_mib": round(extra, 1),
+            "target_seconds": 30,
+            "target_memory_mib": 1024,
+        },
+    )
 
 
 if __name__ == "__main__":

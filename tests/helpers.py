@@ -4,10 +4,10 @@ import json
 import math
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig
 
-import torch
-
+from asrlab.config import compose_config
 from asrlab.data.audio import write_audio
 
 SAMPLE_RATE = 16000
@@ -34,16 +34,7 @@ def write_dataset(folder: Path, texts: list[str], name: str = "train.jsonl") -> 
 
 def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
     """The real train config with overrides, its run folder and data cache under `run_dir`."""
-    from hydra import compose, initialize_config_module
-    from omegaconf import open_dict
-
-    with initialize_config_module("asrlab.conf", version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(run_dir)
-        cfg.paths.output_dir = str(run_dir)
-        cfg.paths.data_dir = str(run_dir / "data")
-    return cfg
+    return compose_config(overrides, run_dir, root_dir=run_dir, data_dir=run_dir / "data")
 
 
 def manifest_overrides(manifests: dict[str, Path]) -> list[str]:

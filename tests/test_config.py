@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import compose_train
 from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
 import asrlab
 from asrlab.build import build_model
+from helpers import compose_train
 
 CONF = Path(asrlab.__file__).parent / "conf"
 MODEL_GROUPS = ["features", "augment", "encoder", "decoder", "tokenizer", "optimizer", "scheduler"]

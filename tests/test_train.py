@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import compose_train, manifest_overrides
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from asrlab.data.manifest import ManifestError
 from asrlab.train import train
+from helpers import compose_train, manifest_overrides
 
 TINY_MODEL = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
 
@@ -73,7 +73,9 @@ def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
     assert train(cfg)["global_step"] == 2 * saved["global_step"]
 
 
-def test_bad_manifest_line_stops_before_training(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+def test_bad_manifest_line_stops_before_training(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
     bad = _subset(tiny_synth["train"], 8, tmp_path / "with_missing_file.jsonl")
     with bad.open("a") as f:
         f.write('{"audio_filepath": "gone.wav", "duration": 1, "text": "one"}\n')
@@ -93,8 +95,12 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_multirun_writes_one_folder_per_trial(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     result = _cli(
-        "-m", "encoder=gru,cnn", "debug=fast", f"hydra.sweep.dir={sweep}",
-        *manifest_overrides(tiny_synth), cwd=tmp_path,
+        "-m",
+        "encoder=gru,cnn",
+        "debug=fast",
+        f"hydra.sweep.dir={sweep}",
+        *manifest_overrides(tiny_synth),
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     trials = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name != ".hydra")
@@ -112,9 +118,16 @@ def test_config_typo_fails_with_hydra_message(tmp_path: Path) -> None:
     assert "Could not override 'encoder.hiden_size'" in result.stderr
 
 
-def test_feature_cache_serves_features_and_is_reused(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+def test_feature_cache_serves_features_and_is_reused(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
     overrides = manifest_overrides(tiny_synth) + TINY_MODEL
-    overrides += ["debug=fast", "data.cache=true", "augment=specaugment", f"paths.data_dir={tmp_path}"]
+    overrides += [
+        "debug=fast",
+        "data.cache=true",
+        "augment=specaugment",
+        f"paths.data_dir={tmp_path}",
+    ]
     cfg = compose_train(overrides, tmp_path / "first")
     cfg.data.cache_dir = str(tmp_path / "features")
     train(cfg)

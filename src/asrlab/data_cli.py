@@ -29,8 +29,13 @@ def _manifests(source: DictConfig, splits: Sequence[str]) -> dict[str, Path]:
     """Prepare the data source as training would; the manifest of each split to scan."""
     try:
         manifests = instantiate(source).prepare()
-    except (InstantiationException, MissingMandatoryValue, ValueError, OSError,
-            RuntimeError) as err:
+    except (
+        InstantiationException,
+        MissingMandatoryValue,
+        ValueError,
+        OSError,
+        RuntimeError,
+    ) as err:
         _fail(f"cannot prepare data.source ({source._target_}): {err}")
     if missing := [split for split in splits if split not in manifests]:
         _fail(f"scan.splits {missing} are not among the source's splits {sorted(manifests)}")
@@ -50,8 +55,14 @@ def main(cfg: DictConfig) -> None:
     write_outputs(scans, build_report(scans, tokenizer, options), out_dir)
     for split in scans:
         stats = split.stats
-        log.info("%s: %d lines, %d bad, %d with warnings, %.2f h clean", split.split,
-                 stats.lines, stats.bad, stats.warned, stats.clean_seconds / 3600)
+        log.info(
+            "%s: %d lines, %d bad, %d with warnings, %.2f h clean",
+            split.split,
+            stats.lines,
+            stats.bad,
+            stats.warned,
+            stats.clean_seconds / 3600,
+        )
     log.info("report: %s; clean manifests in %s", out_dir / "report.md", out_dir / "clean")
 
 

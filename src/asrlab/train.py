@@ -69,9 +69,13 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
     params = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in parts}
     params.update(seed=cfg.seed, max_epochs=cfg.trainer.max_epochs)
     scores = {
-        f"hp/{k}": v for k, v in metrics.items() if k.startswith(("test_", "best_val")) and v is not None
+        f"hp/{k}": v
+        for k, v in metrics.items()
+        if k.startswith(("test_", "best_val")) and v is not None
     }
-    scores.update({"hp/num_params": metrics["num_params"], "hp/train_seconds": metrics["train_seconds"]})
+    scores.update(
+        {"hp/num_params": metrics["num_params"], "hp/train_seconds": metrics["train_seconds"]}
+    )
     for logger in trainer.loggers:
         logger.log_hyperparams(params, metrics=scores)
         logger.finalize("success")

@@ -3,13 +3,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import SAMPLE_RATE, write_dataset
 
 from asrlab.batch import Batch
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.manifest import ManifestError
 from asrlab.data.tokenizer import CharTokenizer
+from helpers import SAMPLE_RATE, write_dataset
 
 TEXTS = ["one", "two three", "four", "five six seven"]
 
@@ -17,7 +17,9 @@ TEXTS = ["one", "two three", "four", "five six seven"]
 def _datamodule(tmp_path: Path, sample_rate: int = SAMPLE_RATE) -> ASRDataModule:
     manifest = write_dataset(tmp_path, TEXTS)
     source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
-    return ASRDataModule(source, CharTokenizer(), sample_rate=sample_rate, batch_size=3, eval_batch_size=3)
+    return ASRDataModule(
+        source, CharTokenizer(), sample_rate=sample_rate, batch_size=3, eval_batch_size=3
+    )
 
 
 def test_batches_are_padded_with_true_lengths(tmp_path: Path) -> None:

@@ -56,7 +56,10 @@ def test_official_split_holds_out_takes_0_to_4_and_carves_val_from_train(
     assert takes == {"test": {0, 1, 2, 3, 4}, "val": {5, 6, 7, 8, 9}, "train": {10}}
     per_take = len(SPEAKERS) * len(DIGITS)
     assert {split: len(lines) for split, lines in splits.items()} == {
-        "train": per_take, "val": 5 * per_take, "test": 5 * per_take}
+        "train": per_take,
+        "val": 5 * per_take,
+        "test": 5 * per_take,
+    }
     for row in splits["test"]:
         assert row["text"] == {0: "zero", 7: "seven"}[row["digit"]]
         assert row["id"] == f"{row['digit']}_{row['speaker']}_{row['take']}"
@@ -75,8 +78,9 @@ def test_val_takes_as_a_count_or_a_list(data: Path, tmp_path: Path) -> None:
 
 
 def test_speaker_split_holds_out_whole_speakers(data: Path, tmp_path: Path) -> None:
-    manifests = FSDD(str(data), str(tmp_path), split="speaker", test_speakers=["anna"],
-                     val_speakers=["ben"]).prepare()
+    manifests = FSDD(
+        str(data), str(tmp_path), split="speaker", test_speakers=["anna"], val_speakers=["ben"]
+    ).prepare()
     speakers = {split: {row["speaker"] for row in rows(path)} for split, path in manifests.items()}
     assert speakers == {"test": {"anna"}, "val": {"ben"}, "train": {"carl"}}
     assert all(len(rows(path)) == len(DIGITS) * len(TAKES) for path in manifests.values())
@@ -118,8 +122,9 @@ def test_manifests_load_and_validate_and_the_data_folder_is_untouched(
     data: Path, tmp_path: Path
 ) -> None:
     before = listing(data)
-    manifests = FSDD(str(data), str(tmp_path), split="speaker", test_speakers=["carl"],
-                     val_speakers=["anna"]).prepare()
+    manifests = FSDD(
+        str(data), str(tmp_path), split="speaker", test_speakers=["carl"], val_speakers=["anna"]
+    ).prepare()
     for path in manifests.values():
         utterances = read_manifest(path)
         validate(utterances, CharTokenizer())
@@ -128,8 +133,9 @@ def test_manifests_load_and_validate_and_the_data_folder_is_untouched(
 
 
 def test_unknown_speaker_lists_the_speakers_found(data: Path, tmp_path: Path) -> None:
-    source = FSDD(str(data), str(tmp_path), split="speaker", test_speakers=["anna"],
-                  val_speakers=["zoe"])
+    source = FSDD(
+        str(data), str(tmp_path), split="speaker", test_speakers=["anna"], val_speakers=["zoe"]
+    )
     with pytest.raises(DatasetError, match="zoe not found in .*found there: anna, ben, carl"):
         source.prepare()
 
@@ -138,8 +144,10 @@ def test_unknown_speaker_lists_the_speakers_found(data: Path, tmp_path: Path) ->
     ("options", "message"),
     [
         ({"split": "speaker", "test_speakers": ["anna"]}, "needs test_speakers and val_speakers"),
-        ({"split": "speaker", "test_speakers": ["anna"], "val_speakers": ["anna"]},
-         r"\['anna'\] are in both"),
+        (
+            {"split": "speaker", "test_speakers": ["anna"], "val_speakers": ["anna"]},
+            r"\['anna'\] are in both",
+        ),
         ({"test_speakers": ["anna"]}, "with split='speaker'"),
         ({"split": "random"}, "split must be 'official' or 'speaker'"),
         ({"val_takes": 0}, "at least one take"),
@@ -151,8 +159,13 @@ def test_bad_options_fail_at_once(options: dict, message: str, tmp_path: Path) -
 
 
 def test_all_speakers_held_out_leaves_train_empty(data: Path, tmp_path: Path) -> None:
-    source = FSDD(str(data), str(tmp_path), split="speaker", test_speakers=["anna", "carl"],
-                  val_speakers=["ben"])
+    source = FSDD(
+        str(data),
+        str(tmp_path),
+        split="speaker",
+        test_speakers=["anna", "carl"],
+        val_speakers=["ben"],
+    )
     with pytest.raises(DatasetError, match="no utterances for the train split"):
         source.prepare()
 
@@ -231,8 +244,14 @@ def test_an_archive_that_is_not_a_zip_is_reported(
 
 @pytest.mark.skipif(not SHARED_FSDD.is_dir(), reason="no ../shared/data/fsdd beside the repository")
 def test_the_shared_fsdd_data_gives_a_speaker_independent_split(tmp_path: Path) -> None:
-    manifests = FSDD(str(SHARED_FSDD), str(tmp_path), split="speaker", test_speakers=["theo"],
-                     val_speakers=["nicolas"], download=False).prepare()
+    manifests = FSDD(
+        str(SHARED_FSDD),
+        str(tmp_path),
+        split="speaker",
+        test_speakers=["theo"],
+        val_speakers=["nicolas"],
+        download=False,
+    ).prepare()
     splits = {split: rows(path) for split, path in manifests.items()}
     assert len({row["speaker"] for lines in splits.values() for row in lines}) == 5
     assert sum(len(lines) for lines in splits.values()) == 2500

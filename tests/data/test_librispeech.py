@@ -60,20 +60,25 @@ def test_default_splits_are_whole_subsets_with_their_transcripts(
     manifests = LibriSpeech(str(data), str(tmp_path)).prepare()
     splits = {split: rows(path) for split, path in manifests.items()}
     assert {split: len(lines) for split, lines in splits.items()} == {
-        "train": 4, "val": 4, "test": 4}
+        "train": 4,
+        "val": 4,
+        "test": 4,
+    }
     first = splits["val"][0]
     assert first["id"] == "174-1740-0000" and first["text"] == TEXTS[0]
     assert (first["speaker"], first["chapter"], first["subset"]) == ("174", "1740", "dev-clean")
     assert Path(first["audio_filepath"]) == (
-        data / "LibriSpeech" / "dev-clean" / "174" / "1740" / "174-1740-0000.flac")
+        data / "LibriSpeech" / "dev-clean" / "174" / "1740" / "174-1740-0000.flac"
+    )
     assert first["duration"] == pytest.approx(0.1)
     speakers = {split: {row["speaker"] for row in lines} for split, lines in splits.items()}
     assert speakers == {"train": {"19", "26"}, "val": {"84", "174"}, "test": {"61", "121"}}
 
 
 def test_a_split_may_join_subsets(data: Path, tmp_path: Path) -> None:
-    manifests = LibriSpeech(str(data), str(tmp_path),
-                            train=["train-clean-100", "train-clean-360"]).prepare()
+    manifests = LibriSpeech(
+        str(data), str(tmp_path), train=["train-clean-100", "train-clean-360"]
+    ).prepare()
     train = rows(manifests["train"])
     assert len(train) == 8
     assert {row["subset"] for row in train} == {"train-clean-100", "train-clean-360"}
@@ -123,8 +128,11 @@ def test_a_transcript_line_without_audio_names_the_file_and_line(
 
 
 def test_unknown_subset_lists_the_subsets_found(data: Path, tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="dev-other not found in .*found there: dev-clean, "
-                                           "test-clean, train-clean-100, train-clean-360"):
+    with pytest.raises(
+        DatasetError,
+        match="dev-other not found in .*found there: dev-clean, "
+        "test-clean, train-clean-100, train-clean-360",
+    ):
         LibriSpeech(str(data), str(tmp_path), val=["dev-other"]).prepare()
 
 

@@ -2,10 +2,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import write_dataset
 
 from asrlab.data.manifest import ManifestError, read_manifest, validate
 from asrlab.data.tokenizer import CharTokenizer
+from helpers import write_dataset
 
 
 def _append(manifest: Path, entry: dict | str) -> int:
@@ -19,7 +19,9 @@ def _append(manifest: Path, entry: dict | str) -> int:
 def test_relative_paths_resolve_against_the_manifest_folder(tmp_path: Path) -> None:
     manifest = write_dataset(tmp_path / "ds", ["one", "two"])
     utts = read_manifest(manifest)
-    assert [u.audio_filepath for u in utts] == [str(tmp_path / "ds" / f"utt{i}.wav") for i in (0, 1)]
+    assert [u.audio_filepath for u in utts] == [
+        str(tmp_path / "ds" / f"utt{i}.wav") for i in (0, 1)
+    ]
     assert utts[1].where == f"{manifest}:2"
     validate(utts, CharTokenizer())
 
@@ -28,10 +30,21 @@ def test_relative_paths_resolve_against_the_manifest_folder(tmp_path: Path) -> N
     ("make_bad", "message"),
     [
         (lambda d: {"audio_filepath": "missing.wav", "duration": 1.0, "text": "one"}, "not found"),
-        (lambda d: (d / "corrupt.wav").write_bytes(b"RIFF garbage") and
-         {"audio_filepath": "corrupt.wav", "duration": 1.0, "text": "one"}, "cannot read"),
-        (lambda d: {"audio_filepath": "utt0.wav", "duration": 1.0, "text": " ?! "}, "empty transcript"),
-        (lambda d: {"audio_filepath": "utt0.wav", "duration": 1.0, "text": "route 66"}, "cannot encode"),
+        (
+            lambda d: (
+                (d / "corrupt.wav").write_bytes(b"RIFF garbage")
+                and {"audio_filepath": "corrupt.wav", "duration": 1.0, "text": "one"}
+            ),
+            "cannot read",
+        ),
+        (
+            lambda d: {"audio_filepath": "utt0.wav", "duration": 1.0, "text": " ?! "},
+            "empty transcript",
+        ),
+        (
+            lambda d: {"audio_filepath": "utt0.wav", "duration": 1.0, "text": "route 66"},
+            "cannot encode",
+        ),
     ],
     ids=["missing", "corrupt", "empty-transcript", "unencodable"],
 )

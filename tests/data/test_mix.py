@@ -2,12 +2,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import write_dataset
 
 from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.datasets.mix import Mix
 from asrlab.data.manifest import read_manifest
+from helpers import write_dataset
 
 
 def _source(folder: Path, texts: list[str]) -> Manifests:

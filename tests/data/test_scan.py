@@ -44,8 +44,13 @@ def _write(folder: Path, lines: list[tuple[str, str]], name: str) -> Path:
 @pytest.fixture
 def seeded(tmp_path: Path) -> Path:
     """Good and bad files; the manifest lists good0-2 first, then ISSUES in order."""
-    for name, seconds in [("good0.wav", 0.5), ("good1.wav", 1.0), ("digits.wav", 0.5),
-                          ("blank.wav", 0.5), ("long.wav", 3.0)]:
+    for name, seconds in [
+        ("good0.wav", 0.5),
+        ("good1.wav", 1.0),
+        ("digits.wav", 0.5),
+        ("blank.wav", 0.5),
+        ("long.wav", 3.0),
+    ]:
         write_audio(tmp_path / name, tone(seconds), SAMPLE_RATE)
     stereo = tone(1.5).numpy()
     sf.write(str(tmp_path / "good2.wav"), np.stack([stereo, stereo], axis=1), SAMPLE_RATE)
@@ -94,8 +99,10 @@ def test_counts_hours_histogram_rates_and_characters(seeded: Path) -> None:
     assert train["hours"] == pytest.approx(8.25 / 3600)  # every readable file
     assert train["clean_hours"] == pytest.approx(3.75 / 3600)
     assert train["duration_s"] == {"min": 0.5, "mean": 8.25 / 8, "max": 3.0}
-    assert train["histogram"] == {"edges": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0],
-                                  "counts": [5, 1, 1, 0, 1]}
+    assert train["histogram"] == {
+        "edges": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0],
+        "counts": [5, 1, 1, 0, 1],
+    }
     assert train["sample_rates"] == {"8000": 1, "16000": 7}
     assert train["channels"] == {"1": 7, "2": 1}
     chars = {c["char"]: (c["count"], c["status"]) for c in train["characters"]}
@@ -118,13 +125,21 @@ def test_a_source_that_cannot_be_prepared_exits_non_zero(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     missing = str(tmp_path / "missing.jsonl")
-    source = OmegaConf.create({"_target_": "asrlab.data.datasets.manifest.Manifests",
-                               "train": missing, "val": missing, "test": missing})
+    source = OmegaConf.create(
+        {
+            "_target_": "asrlab.data.datasets.manifest.Manifests",
+            "train": missing,
+            "val": missing,
+            "test": missing,
+        }
+    )
     with pytest.raises(SystemExit) as exit_info:
         _manifests(source, ["train"])
     assert exit_info.value.code == 1
-    assert f"cannot prepare data.source (asrlab.data.datasets.manifest.Manifests): " \
+    assert (
+        f"cannot prepare data.source (asrlab.data.datasets.manifest.Manifests): "
         f"data.source.train: manifest not found: {missing}" in caplog.text
+    )
 
 
 def test_console_script_writes_reports_and_clean_manifests(seeded: Path, tmp_path: Path) -> None:
@@ -132,17 +147,28 @@ def test_console_script_writes_reports_and_clean_manifests(seeded: Path, tmp_pat
     run_dir = tmp_path / "run"
     script = Path(sys.executable).parent / "asrlab-data"
     result = subprocess.run(
-        [str(script), "data=manifest", f"data.source.train={seeded}",
-         f"data.source.val={small}", f"data.source.test={small}", "scan.max_duration=2",
-         f"hydra.run.dir={run_dir}"],
-        cwd=tmp_path, capture_output=True, text=True,
+        [
+            str(script),
+            "data=manifest",
+            f"data.source.train={seeded}",
+            f"data.source.val={small}",
+            f"data.source.test={small}",
+            "scan.max_duration=2",
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "train: 11 lines, 7 bad, 1 with warnings" in result.stdout
     assert f"report: {run_dir / 'report.md'}" in result.stdout
     report = json.loads((run_dir / "report.json").read_text())
     assert {split: s["bad"] for split, s in report["splits"].items()} == {
-        "train": 7, "val": 0, "test": 0}
+        "train": 7,
+        "val": 0,
+        "test": 0,
+    }
     assert (run_dir / "report.md").is_file()
     for split, lines in [("train", 4), ("val", 1), ("test", 1)]:
         assert len((run_dir / "clean" / f"{split}.jsonl").read_text().splitlines()) == lines

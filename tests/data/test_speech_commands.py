@@ -49,7 +49,10 @@ def test_the_lists_define_val_and_test_and_the_rest_trains(data: Path, tmp_path:
     splits = {split: rows(path) for split, path in manifests.items()}
     per_speaker = len(WORDS) * CLIPS_PER_SPEAKER
     assert {split: len(lines) for split, lines in splits.items()} == {
-        "train": 2 * per_speaker, "val": per_speaker, "test": per_speaker}
+        "train": 2 * per_speaker,
+        "val": per_speaker,
+        "test": per_speaker,
+    }
     speakers = {split: {row["speaker"] for row in lines} for split, lines in splits.items()}
     assert speakers == {"train": set(SPEAKERS[:2]), "val": {SPEAKERS[2]}, "test": {SPEAKERS[3]}}
     assert {row["text"] for lines in splits.values() for row in lines} == set(WORDS)

@@ -140,8 +140,13 @@ def test_edges_are_quiet_but_not_digital_silence(tiny: dict[str, Path]) -> None:
 def test_every_generation_parameter_names_the_cache(tmp_path: Path) -> None:
     base = SynthDigits(str(tmp_path)).folder
     assert SynthDigits(str(tmp_path), workers=1).folder == base
-    for change in ({"seed": 1}, {"sample_rate": 8000}, {"num_val": 3}, {"max_digits": 4},
-                   {"snr_db_range": (20, 30)}):
+    for change in (
+        {"seed": 1},
+        {"sample_rate": 8000},
+        {"num_val": 3},
+        {"max_digits": 4},
+        {"snr_db_range": (20, 30)},
+    ):
         assert SynthDigits(str(tmp_path), **change).folder != base
 
 

@@ -2,11 +2,11 @@ import inspect
 
 import pytest
 import torch
-from helpers import compose_train
 
 from asrlab.build import build_augment
 from asrlab.features.augment import Compose, FrequencyWarp, SpecAugment
 from asrlab.features.wave_augment import AddNoise, SpeedPerturb
+from helpers import compose_train
 
 LENGTHS = torch.tensor([200, 120, 37])
 
@@ -78,7 +78,9 @@ def test_config_options_combine_into_two_stages(tmp_path):
     defaults = {k: p.default for k, p in inspect.signature(SpecAugment).parameters.items()}
     assert {k: getattr(spec_augment, k) for k in defaults} == defaults
     none = compose_train(["augment=none"], tmp_path).augment
-    assert not build_augment(none.waveform).transforms and not build_augment(none.features).transforms
+    assert (
+        not build_augment(none.waveform).transforms and not build_augment(none.features).transforms
+    )
 
 
 def test_frequency_warp_moves_a_peak_and_keeps_padding():

@@ -1,9 +1,9 @@
 import pytest
 import torch
-from helpers import SAMPLE_RATE, tone
 
 from asrlab.data.audio import write_audio
 from asrlab.features.wave_augment import AddNoise, SpeedPerturb
+from helpers import SAMPLE_RATE, tone
 
 LENGTHS = torch.tensor([16000, 9000])
 

@@ -32,7 +32,9 @@ class ValidationSamples(pl.Callback):
             f"| {ref} | {hyp} |"
             for ref, hyp in zip(batch.texts, outputs["hyps"][: self.num_samples], strict=False)
         ]
-        writer.add_text("val/samples", "| reference | hypothesis |\n|---|---|\n" + "\n".join(rows), step)
+        writer.add_text(
+            "val/samples", "| reference | hypothesis |\n|---|---|\n" + "\n".join(rows), step
+        )
         feats, lengths = pl_module.features(batch.waves[:1], batch.wave_lengths[:1])
         writer.add_image("val/features", _to_image(feats[0, : lengths[0]]), step, dataformats="HW")
 

@@ -129,7 +129,9 @@ class FeatureCache:
         self.sample_rate = sample_rate
         self.shard_size = shard_size
         self.config = {
-            "frontend": frontend_config, "sample_rate": sample_rate, "format": FORMAT_VERSION
+            "frontend": frontend_config,
+            "sample_rate": sample_rate,
+            "format": FORMAT_VERSION,
         }
         config_json = json.dumps(self.config, sort_keys=True)
         self.folder = Path(cache_dir) / f"features-{_digest(config_json, 12)}"
@@ -143,19 +145,32 @@ class FeatureCache:
         index = self._index()
         missing = [key for key in paths if key not in index]
         reused = len({index[key][0] for key in keys if key in index})
-        log.info("feature cache %s: %d of %d utterances cached (in %d shard(s)), %d to compute",
-                 self.folder, len(keys) - len(missing), len(keys), reused, len(missing))
+        log.info(
+            "feature cache %s: %d of %d utterances cached (in %d shard(s)), %d to compute",
+            self.folder,
+            len(keys) - len(missing),
+            len(keys),
+            reused,
+            len(missing),
+        )
         if missing:
-            chunks = [missing[i : i + self.shard_size]
-                      for i in range(0, len(missing), self.shard_size)]
+            chunks = [
+                missing[i : i + self.shard_size] for i in range(0, len(missing), self.shard_size)
+            ]
             built = self._build_all(chunks, paths, index)
             seconds = time.perf_counter() - started
-            log.info("feature cache: built %d shard(s) (%d more built meanwhile by another "
-                     "process) in %.1f s", built, len(chunks) - built, seconds)
+            log.info(
+                "feature cache: built %d shard(s) (%d more built meanwhile by another "
+                "process) in %.1f s",
+                built,
+                len(chunks) - built,
+                seconds,
+            )
         names = sorted({index[key][0] for key in keys})
         number = {name: i for i, name in enumerate(names)}
-        locations = np.array([(number[index[key][0]], index[key][1]) for key in keys],
-                             dtype=np.int64).reshape(-1, 2)
+        locations = np.array(
+            [(number[index[key][0]], index[key][1]) for key in keys], dtype=np.int64
+        ).reshape(-1, 2)
         return CachedFeatures(self.folder, names, locations)
 
     def _write_config(self) -> None:

@@ -46,8 +46,11 @@ class BucketBatchSampler(Sampler[list[int]]):
             raise ValueError("lengths must be non-negative")
         if max_frames_per_batch is None and batch_size is None:
             raise ValueError("give max_frames_per_batch, batch_size or both")
-        for name, value in (("max_frames_per_batch", max_frames_per_batch),
-                            ("batch_size", batch_size), ("num_buckets", num_buckets)):
+        for name, value in (
+            ("max_frames_per_batch", max_frames_per_batch),
+            ("batch_size", batch_size),
+            ("num_buckets", num_buckets),
+        ):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be positive, got {value}")
         distributed = dist.is_available() and dist.is_initialized()
@@ -71,8 +74,11 @@ class BucketBatchSampler(Sampler[list[int]]):
             sizes = np.maximum(np.minimum(sizes, max_frames_per_batch // bucket_max), 1)
         # Batch b is self._items[starts[b]:starts[b + 1]] (after this epoch's in-bucket shuffle).
         self._starts = np.concatenate(
-            [np.arange(lo, hi, size) for lo, hi, size in
-             zip(self._bounds[:-1], self._bounds[1:], sizes, strict=True)] + [[len(lengths)]]
+            [
+                np.arange(lo, hi, size)
+                for lo, hi, size in zip(self._bounds[:-1], self._bounds[1:], sizes, strict=True)
+            ]
+            + [[len(lengths)]]
         ).astype(np.int64)
         num_batches = len(self._starts) - 1
         if not drop_last:
@@ -101,7 +107,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         start, self._resume_at = self._resume_at, 0
         for k in range(start, len(order)):
             self._yielded = k + 1
-            yield items[self._starts[order[k]]:self._starts[order[k] + 1]].tolist()
+            yield items[self._starts[order[k]] : self._starts[order[k] + 1]].tolist()
 
     def _epoch_plan(self) -> tuple[np.ndarray, np.ndarray]:
         """Items in batch layout for this epoch, and the global batch ids this rank yields."""
@@ -116,7 +122,7 @@ class BucketBatchSampler(Sampler[list[int]]):
             items, order = self._items, np.arange(num_batches)
         # np.resize repeats the list from its start to pad, or truncates for drop_last.
         order = np.resize(order, self._per_rank * self.num_replicas)
-        return items, order[self.rank::self.num_replicas]
+        return items, order[self.rank :: self.num_replicas]
 
     def state_dict(self) -> dict[str, int]:
         """The epoch and how many of its batches this sampler has yielded.

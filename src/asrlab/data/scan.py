@@ -84,8 +84,12 @@ class Stats:
         self.warned += other.warned
         self.durations += other.durations
         self.clean_seconds += other.clean_seconds
-        for mine, theirs in [(self.rates, other.rates), (self.channels, other.channels),
-                             (self.chars, other.chars), (self.unencodable, other.unencodable)]:
+        for mine, theirs in [
+            (self.rates, other.rates),
+            (self.channels, other.channels),
+            (self.chars, other.chars),
+            (self.unencodable, other.unencodable),
+        ]:
             mine.update(theirs)
         for char, examples in other.examples.items():
             self._add_examples(char, examples)
@@ -123,8 +127,11 @@ def _audio_issues(utt: Utterance, options: ScanOptions) -> tuple[AudioInfo | Non
     issues = []
     if info.sample_rate != options.sample_rate:
         rate = f"sample rate {info.sample_rate} Hz, expected {options.sample_rate} Hz"
-        issues.append(issue(f"{rate} (require_rate)", "error") if options.require_rate
-                      else issue(f"{rate}: will be resampled", "warning"))
+        issues.append(
+            issue(f"{rate} (require_rate)", "error")
+            if options.require_rate
+            else issue(f"{rate}: will be resampled", "warning")
+        )
     if info.duration > options.max_duration:
         # Bad already, and the samples of a very long file are costly to load.
         too_long = f"too long: {info.duration:.2f} s > max_duration {options.max_duration:g} s"
@@ -164,8 +171,9 @@ def _scan_split(
         else:
             result.stats.warned += bool(issues)
             result.stats.clean_seconds += info.duration
-            result.clean.append({"audio_filepath": utt.audio_filepath,
-                                 "duration": info.duration, "text": utt.text})
+            result.clean.append(
+                {"audio_filepath": utt.audio_filepath, "duration": info.duration, "text": utt.text}
+            )
         advance()
     return result
 
@@ -179,14 +187,25 @@ def scan(
     """Scan each split's manifest (with a progress bar); raises ManifestError when one cannot
     be parsed."""
     splits = {split: read_manifest(path) for split, path in manifests.items()}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, disable=not progress) as bar:
-        tasks = {split: bar.add_task(f"scan {split}", total=len(utts))
-                 for split, utts in splits.items()}
+        tasks = {
+            split: bar.add_task(f"scan {split}", total=len(utts)) for split, utts in splits.items()
+        }
         return [
-            _scan_split(split, manifests[split], utts, tokenizer, options,
-                        partial(bar.advance, tasks[split]))
+            _scan_split(
+                split,
+                manifests[split],
+                utts,
+                tokenizer,
+                options,
+                partial(bar.advance, tasks[split]),
+            )
             for split, utts in splits.items()
         ]
 
@@ -209,17 +228,28 @@ def _summary(stats: Stats, edges: np.ndarray, tokenizer: CharTokenizer) -> dict:
         "warned": stats.warned,
         "hours": float(durations.sum()) / 3600,
         "clean_hours": stats.clean_seconds / 3600,
-        "duration_s": {"min": float(durations.min()), "mean": float(durations.mean()),
-                       "max": float(durations.max())} if durations.size else None,
+        "duration_s": {
+            "min": float(durations.min()),
+            "mean": float(durations.mean()),
+            "max": float(durations.max()),
+        }
+        if durations.size
+        else None,
         "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
         "sample_rates": {str(rate): n for rate, n in sorted(stats.rates.items())},
         "channels": {str(channels): n for channels, n in sorted(stats.channels.items())},
-        "characters": [{"char": char, "count": n, "status": _char_status(char, tokenizer)}
-                       for char, n in stats.chars.most_common()],
-        "unencodable": {char: {"lines": n, "examples": stats.examples[char]}
-                        for char, n in stats.unencodable.most_common()},
-        "uppercase": {"lines": stats.uppercase_lines,
-                      "letters": "".join(sorted(c for c in stats.chars if c.isupper()))},
+        "characters": [
+            {"char": char, "count": n, "status": _char_status(char, tokenizer)}
+            for char, n in stats.chars.most_common()
+        ],
+        "unencodable": {
+            char: {"lines": n, "examples": stats.examples[char]}
+            for char, n in stats.unencodable.most_common()
+        },
+        "uppercase": {
+            "lines": stats.uppercase_lines,
+            "letters": "".join(sorted(c for c in stats.chars if c.isupper())),
+        },
     }
 
 
@@ -262,8 +292,10 @@ def _histogram(histogram: dict) -> list[str]:
     """Text bars, one per bin, in a code block."""
     edges, counts = histogram["edges"], histogram["counts"]
     top = max(counts, default=0) or 1
-    bars = [f"{lo:8.2f} - {hi:8.2f} s  {'█' * round(BAR_WIDTH * n / top):<{BAR_WIDTH}}  {n}"
-            for lo, hi, n in zip(edges, edges[1:], counts, strict=False)]
+    bars = [
+        f"{lo:8.2f} - {hi:8.2f} s  {'█' * round(BAR_WIDTH * n / top):<{BAR_WIDTH}}  {n}"
+        for lo, hi, n in zip(edges, edges[1:], counts, strict=False)
+    ]
     return ["```", *bars, "```"]
 
 
@@ -275,22 +307,46 @@ def _section(title: str, summary: dict) -> list[str]:
     """The markdown of one split's (or the overall) statistics."""
     lines = [f"## {title}", ""]
     if duration := summary["duration_s"]:
-        lines += [f"Durations: min {duration['min']:.2f} s, mean {duration['mean']:.2f} s, "
-                  f"max {duration['max']:.2f} s", ""]
-    lines += [*_histogram(summary["histogram"]), "",
-              f"Sample rates: {_counter(summary['sample_rates'], ' Hz')}. "
-              f"Channels: {_counter(summary['channels'], '')}.", ""]
+        lines += [
+            f"Durations: min {duration['min']:.2f} s, mean {duration['mean']:.2f} s, "
+            f"max {duration['max']:.2f} s",
+            "",
+        ]
+    lines += [
+        *_histogram(summary["histogram"]),
+        "",
+        f"Sample rates: {_counter(summary['sample_rates'], ' Hz')}. "
+        f"Channels: {_counter(summary['channels'], '')}.",
+        "",
+    ]
     if upper := summary["uppercase"]["lines"]:
-        lines += [f"Upper case: {upper} line(s) have upper-case letters "
-                  f"({summary['uppercase']['letters']}); normalisation lowercases them.", ""]
-    lines += ["### Characters", "", *_table(
-        ["char", "count", "status"],
-        [[repr(c["char"]), c["count"], c["status"]] for c in summary["characters"]]), ""]
+        lines += [
+            f"Upper case: {upper} line(s) have upper-case letters "
+            f"({summary['uppercase']['letters']}); normalisation lowercases them.",
+            "",
+        ]
+    lines += [
+        "### Characters",
+        "",
+        *_table(
+            ["char", "count", "status"],
+            [[repr(c["char"]), c["count"], c["status"]] for c in summary["characters"]],
+        ),
+        "",
+    ]
     if unencodable := summary["unencodable"]:
-        lines += ["### Characters the tokenizer cannot encode", "", *_table(
-            ["char", "lines", "examples"],
-            [[repr(char), u["lines"], "<br>".join(u["examples"])]
-             for char, u in unencodable.items()]), ""]
+        lines += [
+            "### Characters the tokenizer cannot encode",
+            "",
+            *_table(
+                ["char", "lines", "examples"],
+                [
+                    [repr(char), u["lines"], "<br>".join(u["examples"])]
+                    for char, u in unencodable.items()
+                ],
+            ),
+            "",
+        ]
     return lines
 
 
@@ -298,24 +354,46 @@ def render_markdown(report: dict) -> str:
     """The human-readable report: an overview, then overall and per-split details."""
     options, splits = report["options"], report["splits"]
     totals = [*splits.items(), ("all", report["overall"])]
-    rows = [[name, s["lines"], s["clean"], s["bad"], s["warned"], f"{s['hours']:.3f}",
-             f"{s['clean_hours']:.3f}"] for name, s in totals]
+    rows = [
+        [
+            name,
+            s["lines"],
+            s["clean"],
+            s["bad"],
+            s["warned"],
+            f"{s['hours']:.3f}",
+            f"{s['clean_hours']:.3f}",
+        ]
+        for name, s in totals
+    ]
     lines = [
-        "# Data scan", "",
+        "# Data scan",
+        "",
         f"Expected sample rate {options['sample_rate']} Hz"
         f"{' (required)' if options['require_rate'] else ''}, max duration "
         f"{options['max_duration']:g} s, silent below {options['silence_dbfs']:g} dBFS RMS, "
-        f"tokenizer alphabet {report['alphabet']!r}.", "",
-        *_table(["split", "lines", "clean", "bad", "warned", "hours", "clean hours"], rows), "",
+        f"tokenizer alphabet {report['alphabet']!r}.",
+        "",
+        *_table(["split", "lines", "clean", "bad", "warned", "hours", "clean hours"], rows),
+        "",
         *_section("All splits", report["overall"]),
     ]
     for name, split in splits.items():
         lines += _section(f"Split {name}", split)
-        lines += [f"Manifest `{split['manifest']}`; clean manifest `{split['clean_manifest']}`.",
-                  "", "### Issues", ""]
-        lines += _table(["line", "path", "severity", "reason"],
-                        [[i["where"], i["path"], i["severity"], i["reason"]]
-                         for i in split["issues"]]) if split["issues"] else ["None."]
+        lines += [
+            f"Manifest `{split['manifest']}`; clean manifest `{split['clean_manifest']}`.",
+            "",
+            "### Issues",
+            "",
+        ]
+        lines += (
+            _table(
+                ["line", "path", "severity", "reason"],
+                [[i["where"], i["path"], i["severity"], i["reason"]] for i in split["issues"]],
+            )
+            if split["issues"]
+            else ["None."]
+        )
         lines.append("")
     return "\n".join(lines)
 

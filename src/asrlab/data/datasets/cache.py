@@ -64,13 +64,18 @@ def cached_manifests(
             f"{recipe}: no utterances for the {' and '.join(empty)} split(s) (of {total} found) "
             f"with {params}; change the split options"
         )
-    key = json.dumps({"format": _FORMAT_VERSION, "params": params, "splits": splits},
-                     sort_keys=True)
+    key = json.dumps(
+        {"format": _FORMAT_VERSION, "params": params, "splits": splits}, sort_keys=True
+    )
     folder = manifest_dir / f"{recipe}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
     paths = {split: folder / f"{split}.jsonl" for split in SPLITS}
     if all(path.is_file() for path in paths.values()):
-        log.info("%s: using the manifests in %s (utterances: %s)", recipe, folder,
-                 ", ".join(f"{split} {count}" for split, count in counts.items()))
+        log.info(
+            "%s: using the manifests in %s (utterances: %s)",
+            recipe,
+            folder,
+            ", ".join(f"{split} {count}" for split, count in counts.items()),
+        )
         return paths
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,15 +83,24 @@ def cached_manifests(
     hours = {}
     for split, path in paths.items():
         lines = [
-            {"audio_filepath": row["audio_filepath"],
-             "duration": audio_info(row["audio_filepath"]).duration, **row}
+            {
+                "audio_filepath": row["audio_filepath"],
+                "duration": audio_info(row["audio_filepath"]).duration,
+                **row,
+            }
             for row in splits[split]
         ]
         write_atomically(path, lambda temporary, lines=lines: write_manifest(temporary, lines))
         hours[split] = sum(line["duration"] for line in lines) / 3600
     summary = {"recipe": recipe, "params": params, "utterances": counts}
-    write_atomically(folder / "params.json",
-                      lambda temporary: temporary.write_text(json.dumps(summary, indent=2) + "\n"))
-    log.info("%s: wrote manifests in %s: %s", recipe, folder, ", ".join(
-        f"{split} {counts[split]} utts {hours[split]:.2f} h" for split in SPLITS))
+    write_atomically(
+        folder / "params.json",
+        lambda temporary: temporary.write_text(json.dumps(summary, indent=2) + "\n"),
+    )
+    log.info(
+        "%s: wrote manifests in %s: %s",
+        recipe,
+        folder,
+        ", ".join(f"{split} {counts[split]} utts {hours[split]:.2f} h" for split in SPLITS),
+    )
     return paths

@@ -50,8 +50,10 @@ def _val_takes(val_takes: Sequence[int] | int) -> tuple[int, ...]:
     if not takes:
         raise DatasetError("fsdd: val_takes must name at least one take (or count >= 1)")
     if clash := [take for take in takes if take in TEST_TAKES]:
-        raise DatasetError(f"fsdd: val_takes {clash} are official test takes "
-                           f"({TEST_TAKES.start}-{TEST_TAKES.stop - 1}); pick train takes")
+        raise DatasetError(
+            f"fsdd: val_takes {clash} are official test takes "
+            f"({TEST_TAKES.start}-{TEST_TAKES.stop - 1}); pick train takes"
+        )
     return takes
 
 
@@ -80,16 +82,21 @@ class FSDD:
         self.val_speakers = tuple(sorted({str(s) for s in val_speakers}))
         if split == "official":
             if self.test_speakers or self.val_speakers:
-                raise DatasetError("fsdd: test_speakers and val_speakers hold out speakers with "
-                                   "split='speaker'; the official split holds out takes")
+                raise DatasetError(
+                    "fsdd: test_speakers and val_speakers hold out speakers with "
+                    "split='speaker'; the official split holds out takes"
+                )
             self.val_takes = _val_takes(val_takes)
         elif split == "speaker":
             if not (self.test_speakers and self.val_speakers):
-                raise DatasetError("fsdd: split='speaker' needs test_speakers and val_speakers, "
-                                   "e.g. test_speakers=[theo] val_speakers=[nicolas]")
+                raise DatasetError(
+                    "fsdd: split='speaker' needs test_speakers and val_speakers, "
+                    "e.g. test_speakers=[theo] val_speakers=[nicolas]"
+                )
             if both := set(self.test_speakers) & set(self.val_speakers):
-                raise DatasetError(f"fsdd: speakers {sorted(both)} are in both test_speakers "
-                                   "and val_speakers")
+                raise DatasetError(
+                    f"fsdd: speakers {sorted(both)} are in both test_speakers and val_speakers"
+                )
         else:
             raise DatasetError(f"fsdd: split must be 'official' or 'speaker', got {split!r}")
 
@@ -98,8 +105,11 @@ class FSDD:
         """The options that decide the splits."""
         if self.split == "official":
             return {"split": self.split, "val_takes": list(self.val_takes)}
-        return {"split": self.split, "test_speakers": list(self.test_speakers),
-                "val_speakers": list(self.val_speakers)}
+        return {
+            "split": self.split,
+            "test_speakers": list(self.test_speakers),
+            "val_speakers": list(self.val_speakers),
+        }
 
     def prepare(self) -> dict[str, Path]:
         """Find (or download) the recordings and write the manifest of each split."""
@@ -117,17 +127,28 @@ class FSDD:
 
         splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
         for speaker, digit, take, path in sorted(found):
-            splits[self._split_of(speaker, take)].append({
-                "audio_filepath": str(path), "text": DIGIT_WORDS[digit], "speaker": speaker,
-                "digit": digit, "take": take, "id": path.stem,
-            })
+            splits[self._split_of(speaker, take)].append(
+                {
+                    "audio_filepath": str(path),
+                    "text": DIGIT_WORDS[digit],
+                    "speaker": speaker,
+                    "digit": digit,
+                    "take": take,
+                    "id": path.stem,
+                }
+            )
         return cached_manifests("fsdd", self.manifest_dir, self.params, splits)
 
     def _split_of(self, speaker: str, take: int) -> str:
         if self.split == "official":
             return "test" if take in TEST_TAKES else "val" if take in self.val_takes else "train"
-        return ("test" if speaker in self.test_speakers
-                else "val" if speaker in self.val_speakers else "train")
+        return (
+            "test"
+            if speaker in self.test_speakers
+            else "val"
+            if speaker in self.val_speakers
+            else "train"
+        )
 
     def _recordings(self) -> Path:
         """The folder of wav files: `root/recordings`, `root` itself, or freshly downloaded."""
@@ -136,8 +157,10 @@ class FSDD:
         if self.root.is_dir() and any(_NAME.fullmatch(p.name) for p in self.root.glob("*.wav")):
             return self.root
         if not self.download:
-            raise DatasetError(f"fsdd: no data at {self.root}; expected {self.root}/{LAYOUT}, "
-                               f"the layout of {REPOSITORY} (or set download=true)")
+            raise DatasetError(
+                f"fsdd: no data at {self.root}; expected {self.root}/{LAYOUT}, "
+                f"the layout of {REPOSITORY} (or set download=true)"
+            )
         return download_recordings(self.root)
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from asrlab.data.datasets.cache import SPLITS, DatasetError, cached_manifests, require_known
 
-LAYOUT = ("<subset>/<speaker>/<chapter>/<speaker>-<chapter>-<utt>.flac "
-          "with <speaker>-<chapter>.trans.txt")
+LAYOUT = (
+    "<subset>/<speaker>/<chapter>/<speaker>-<chapter>-<utt>.flac with <speaker>-<chapter>.trans.txt"
+)
 
 
 def _read_transcripts(path: Path, subset: str) -> list[dict]:
@@ -31,10 +32,16 @@ def _read_transcripts(path: Path, subset: str) -> list[dict]:
         audio = path.parent / f"{utt_id}.flac"
         if not audio.is_file():
             raise DatasetError(f"{path}:{number}: the audio of {utt_id} is missing: {audio}")
-        rows.append({
-            "audio_filepath": str(audio), "text": text.strip(), "speaker": path.parent.parent.name,
-            "chapter": path.parent.name, "id": utt_id, "subset": subset,
-        })
+        rows.append(
+            {
+                "audio_filepath": str(audio),
+                "text": text.strip(),
+                "speaker": path.parent.parent.name,
+                "chapter": path.parent.name,
+                "id": utt_id,
+                "subset": subset,
+            }
+        )
     return rows
 
 
@@ -51,22 +58,28 @@ class LibriSpeech:
     ) -> None:
         self.root = Path(root).expanduser().resolve()
         self.manifest_dir = Path(manifest_dir).expanduser().resolve()
-        self.subsets = {split: tuple(str(s) for s in subsets)
-                        for split, subsets in zip(SPLITS, (train, val, test), strict=True)}
+        self.subsets = {
+            split: tuple(str(s) for s in subsets)
+            for split, subsets in zip(SPLITS, (train, val, test), strict=True)
+        }
         for split, subsets in self.subsets.items():
             if not subsets:
                 raise DatasetError(f"librispeech: the {split} split names no subset")
         named = [subset for subsets in self.subsets.values() for subset in subsets]
         if repeated := sorted({subset for subset in named if named.count(subset) > 1}):
-            raise DatasetError(f"librispeech: subsets {repeated} are named twice; each subset "
-                               f"belongs to one split ({self.subsets})")
+            raise DatasetError(
+                f"librispeech: subsets {repeated} are named twice; each subset "
+                f"belongs to one split ({self.subsets})"
+            )
 
     def prepare(self) -> dict[str, Path]:
         """Read the transcripts of every subset named and write the manifest of each split."""
         base = self.root / "LibriSpeech" if (self.root / "LibriSpeech").is_dir() else self.root
         if not base.is_dir():
-            raise DatasetError(f"librispeech: no data at {self.root}; expected "
-                               f"{self.root}/{LAYOUT} (or {self.root}/LibriSpeech/{LAYOUT})")
+            raise DatasetError(
+                f"librispeech: no data at {self.root}; expected "
+                f"{self.root}/{LAYOUT} (or {self.root}/LibriSpeech/{LAYOUT})"
+            )
         found = [p.name for p in base.iterdir() if p.is_dir()]
         named = [subset for subsets in self.subsets.values() for subset in subsets]
         require_known("subset", named, found, base)
@@ -76,8 +89,9 @@ class LibriSpeech:
             for subset in subsets:
                 transcripts = sorted((base / subset).glob("*/*/*.trans.txt"))
                 if not transcripts:
-                    raise DatasetError(f"librispeech: no transcripts in {base / subset}; "
-                                       f"expected {base}/{LAYOUT}")
+                    raise DatasetError(
+                        f"librispeech: no transcripts in {base / subset}; expected {base}/{LAYOUT}"
+                    )
                 for path in transcripts:
                     splits[split] += _read_transcripts(path, subset)
         params = {split: list(subsets) for split, subsets in self.subsets.items()}

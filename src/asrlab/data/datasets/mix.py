@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from asrlab.data.source import Source
 from asrlab.data.datasets.cache import DatasetError, write_atomically
+from asrlab.data.source import Source
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,10 @@ class Mix:
             {
                 "weights": self.weights,
                 "seed": self.seed,
-                "train": {n: hashlib.sha256(m["train"].read_bytes()).hexdigest() for n, m in
-                          manifests.items()},
+                "train": {
+                    n: hashlib.sha256(m["train"].read_bytes()).hexdigest()
+                    for n, m in manifests.items()
+                },
             },
             sort_keys=True,
         )
@@ -83,7 +85,9 @@ class Mix:
             entries = []
             for name, weight in self.weights.items():
                 mixed = _weighted(_absolute_lines(manifests[name]["train"], name), weight, rng)
-                log.info("mix: %d training utterances from %s (weight %g)", len(mixed), name, weight)
+                log.info(
+                    "mix: %d training utterances from %s (weight %g)", len(mixed), name, weight
+                )
                 entries += mixed
             folder.mkdir(parents=True, exist_ok=True)
             text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from asrlab.data.datasets.cache import DatasetError, cached_manifests, require_known
 
-LAYOUT = ("<word>/<speaker>_nohash_<n>.wav with validation_list.txt and testing_list.txt "
-          "(clips relative to the folder, one a line)")
+LAYOUT = (
+    "<word>/<speaker>_nohash_<n>.wav with validation_list.txt and testing_list.txt "
+    "(clips relative to the folder, one a line)"
+)
 LISTS = {"val": "validation_list.txt", "test": "testing_list.txt"}
 
 
@@ -34,30 +36,41 @@ class SpeechCommands:
     def prepare(self) -> dict[str, Path]:
         """Scan the word folders and the two lists, and write the manifest of each split."""
         if not self.root.is_dir():
-            raise DatasetError(f"speech_commands: no data at {self.root}; expected "
-                               f"{self.root}/{LAYOUT}")
+            raise DatasetError(
+                f"speech_commands: no data at {self.root}; expected {self.root}/{LAYOUT}"
+            )
         found = {p.name for p in self.root.iterdir() if p.is_dir() and p.name[0] not in "_."}
         if not found:
-            raise DatasetError(f"speech_commands: no word folders in {self.root}; "
-                               f"expected {self.root}/{LAYOUT}")
+            raise DatasetError(
+                f"speech_commands: no word folders in {self.root}; expected {self.root}/{LAYOUT}"
+            )
         if self.words:
             require_known("word", self.words, found, self.root)
         words = self.words or tuple(sorted(found))
-        clips = {f"{word}/{path.name}": path
-                 for word in words for path in sorted((self.root / word).glob("*.wav"))}
+        clips = {
+            f"{word}/{path.name}": path
+            for word in words
+            for path in sorted((self.root / word).glob("*.wav"))
+        }
         split_of = {}
         for split, name in LISTS.items():
             for clip in self._read_list(self.root / name, clips, words):
                 if split_of.setdefault(clip, split) != split:
-                    raise DatasetError(f"speech_commands: {clip} is in both {LISTS['val']} and "
-                                       f"{LISTS['test']} of {self.root}")
+                    raise DatasetError(
+                        f"speech_commands: {clip} is in both {LISTS['val']} and "
+                        f"{LISTS['test']} of {self.root}"
+                    )
 
         splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
         for clip, path in clips.items():
-            splits[split_of.get(clip, "train")].append({
-                "audio_filepath": str(path), "text": path.parent.name,
-                "speaker": path.stem.partition("_nohash_")[0], "id": clip,
-            })
+            splits[split_of.get(clip, "train")].append(
+                {
+                    "audio_filepath": str(path),
+                    "text": path.parent.name,
+                    "speaker": path.stem.partition("_nohash_")[0],
+                    "id": clip,
+                }
+            )
         params = {"words": None if self.words is None else list(self.words)}
         return cached_manifests("speech_commands", self.manifest_dir, params, splits)
 
@@ -65,8 +78,9 @@ class SpeechCommands:
     def _read_list(path: Path, clips: dict[str, Path], words: Sequence[str]) -> list[str]:
         """The clips a split list names among the chosen words; each must exist."""
         if not path.is_file():
-            raise DatasetError(f"speech_commands: {path} is missing; "
-                               f"expected {path.parent}/{LAYOUT}")
+            raise DatasetError(
+                f"speech_commands: {path} is missing; expected {path.parent}/{LAYOUT}"
+            )
         listed = []
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             clip = line.strip()

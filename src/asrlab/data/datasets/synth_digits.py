@@ -55,7 +55,13 @@ T = TypeVar("T", int, float)
 SPLITS = ("train", "val", "test")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 BASE_VOICES = (
-    "en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
+    "en-us",
+    "en",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-029",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
     "en-us-nyc",
 )
 SPLIT_VARIANTS = {
@@ -143,8 +149,13 @@ def _make_block(block: _Block) -> _BlockResult:
         write_audio(block.folder / relative, wave, block.settings.sample_rate)
         duration = len(wave) / block.settings.sample_rate
         rows.append(
-            {"audio_filepath": relative, "duration": duration, "text": text, "voice": voice,
-             "speaker": voice}
+            {
+                "audio_filepath": relative,
+                "duration": duration,
+                "text": text,
+                "voice": voice,
+                "speaker": voice,
+            }
         )
     return block.split, block.start, rows
 
@@ -239,8 +250,10 @@ class SynthDigits:
                 shutil.rmtree(staging, ignore_errors=True)
         missing = [str(path) for path in self.manifests().values() if not path.is_file()]
         if missing:
-            raise FileNotFoundError(f"synth_digits cache {folder} is incomplete (missing "
-                                    f"{', '.join(missing)}); delete it to regenerate")
+            raise FileNotFoundError(
+                f"synth_digits cache {folder} is incomplete (missing "
+                f"{', '.join(missing)}); delete it to regenerate"
+            )
         return self.manifests()
 
     @staticmethod
@@ -265,12 +278,20 @@ class SynthDigits:
         for split in SPLITS:
             (folder / "wavs" / split).mkdir(parents=True)
         total = sum(self.counts.values())
-        log.info("synth_digits: generating %d utterances with %d worker(s) into %s",
-                 total, self.workers, self.root)
+        log.info(
+            "synth_digits: generating %d utterances with %d worker(s) into %s",
+            total,
+            self.workers,
+            self.root,
+        )
         started = time.perf_counter()
         rows: dict[str, dict[int, list[dict]]] = {split: {} for split in SPLITS}
-        columns = (TextColumn("synth_digits"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
+        columns = (
+            TextColumn("synth_digits"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         # The pool starts before the progress bar's refresh thread.
         with self._runner() as run, Progress(*columns) as progress:
             task = progress.add_task("generate", total=total)
@@ -283,9 +304,13 @@ class SynthDigits:
             hours[split] = sum(row["duration"] for row in lines) / 3600
             (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
         (folder / "params.json").write_text(json.dumps(self.params, indent=2) + "\n")
-        log.info("synth_digits: generated in %.1f s: %s", time.perf_counter() - started,
-                 ", ".join(f"{split} {self.counts[split]} utts {hours[split]:.2f} h"
-                           for split in SPLITS))
+        log.info(
+            "synth_digits: generated in %.1f s: %s",
+            time.perf_counter() - started,
+            ", ".join(
+                f"{split} {self.counts[split]} utts {hours[split]:.2f} h" for split in SPLITS
+            ),
+        )
 
     @contextmanager
     def _runner(self) -> Iterator[Callable[[list[_Block]], Iterable[_BlockResult]]]:
