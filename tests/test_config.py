@@ -69,3 +69,14 @@ def test_unknown_key_and_option_fail_at_composition(tmp_path: Path) -> None:
         compose_train(["encoder.hiden_size=3"], tmp_path)
     with pytest.raises(ConfigCompositionException, match="grux"):
         compose_train(["encoder=grux"], tmp_path)
+
+
+@pytest.mark.parametrize("option", _options("experiment"))
+def test_experiments_compose_into_a_model_and_data_module(option: str, tmp_path: Path) -> None:
+    cfg = compose_train([f"experiment={option}"], tmp_path)
+    tokenizer = instantiate(cfg.tokenizer)
+    model = build_model(cfg, tokenizer)
+    datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+    assert datamodule.sample_rate == cfg.data.sample_rate == cfg.features.sample_rate
+    log_probs, _ = model(torch.randn(1, cfg.data.sample_rate), torch.tensor([cfg.data.sample_rate]))
+    assert log_probs.shape[-1] == tokenizer.vocab_size
