@@ -11,10 +11,16 @@ from asrlab.data.tokenizer import CharTokenizer
 
 
 class Example(NamedTuple):
-    wave: torch.Tensor  # (S,)
+    wave: torch.Tensor  # (S,), or cached features (T, F)
     tokens: torch.Tensor  # (L,)
     text: str
     id: str
+
+
+def make_example(utt: Utterance, tokenizer: CharTokenizer, inputs: torch.Tensor) -> Example:
+    """The example of one utterance: its inputs, encoded and normalised transcript, and place."""
+    tokens = torch.tensor(tokenizer.encode(utt.text), dtype=torch.long)
+    return Example(inputs, tokens, tokenizer.normalize(utt.text), utt.where)
 
 
 class SpeechDataset(Dataset[Example]):
@@ -32,6 +38,4 @@ class SpeechDataset(Dataset[Example]):
 
     def __getitem__(self, index: int) -> Example:
         utt = self.utterances[index]
-        wave = read_audio(utt.audio_filepath, self.sample_rate)
-        tokens = torch.tensor(self.tokenizer.encode(utt.text), dtype=torch.long)
-        return Example(wave, tokens, self.tokenizer.normalize(utt.text), utt.where)
+        return make_example(utt, self.tokenizer, read_audio(utt.audio_filepath, self.sample_rate))

@@ -42,7 +42,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from asrlab.data.audio import read_audio
-from asrlab.data.dataset import Example
+from asrlab.data.dataset import Example, make_example
 from asrlab.data.datasets.cache import write_atomically
 from asrlab.data.manifest import Utterance
 from asrlab.data.tokenizer import CharTokenizer
@@ -249,6 +249,4 @@ class CachedFeatureDataset(Dataset[Example]):
         return len(self.utterances)
 
     def __getitem__(self, index: int) -> Example:
-        utt = self.utterances[index]
-        tokens = torch.tensor(self.tokenizer.encode(utt.text), dtype=torch.long)
-        return Example(self.cache[index], tokens, self.tokenizer.normalize(utt.text), utt.where)
+        return make_example(self.utterances[index], self.tokenizer, self.cache[index])
