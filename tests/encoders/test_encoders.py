@@ -12,10 +12,13 @@ from torch import Tensor, nn
 
 import asrlab
 from asrlab.encoders.cnn import CNNEncoder
+from asrlab.encoders.conformer import ConformerEncoder
 from asrlab.encoders.crnn import CRNNEncoder
 from asrlab.encoders.dnn import DNNEncoder
 from asrlab.encoders.masking import strided_lengths
+from asrlab.encoders.quartznet import QuartzNetEncoder
 from asrlab.encoders.rnn import GRUEncoder, LSTMEncoder
+from asrlab.encoders.transformer import TransformerEncoder
 
 FEATURES = 8
 LENGTHS = [13, 9, 4]
@@ -36,6 +39,30 @@ TINY: dict[str, Callable[[], nn.Module]] = {
         freq_strides=(2, 1),
         hidden_size=5,
         num_layers=2,
+    ),
+    "conformer": lambda: ConformerEncoder(
+        FEATURES,
+        d_model=8,
+        num_layers=2,
+        num_heads=2,
+        ffn_dim=12,
+        kernel_size=3,
+        stride=4,
+        subsampling_channels=3,
+    ),
+    "quartznet": lambda: QuartzNetEncoder(
+        FEATURES,
+        prologue_channels=6,
+        prologue_kernel=3,
+        stride=2,
+        block_channels=(6, 7),
+        block_kernels=(3, 5),
+        repeats=2,
+        epilogue_kernel=3,
+        epilogue_channels=5,
+    ),
+    "transformer": lambda: TransformerEncoder(
+        FEATURES, d_model=8, num_layers=2, num_heads=2, ffn_dim=12, stride=2, subsampling_channels=3
     ),
 }
 
