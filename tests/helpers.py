@@ -2,6 +2,7 @@
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -16,6 +17,22 @@ SAMPLE_RATE = 16000
 def tone(seconds: float, freq: float = 440.0, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     t = torch.arange(int(seconds * sample_rate)) / sample_rate
     return 0.3 * torch.sin(2 * math.pi * freq * t)
+
+
+def write_recordings(
+    folder: Path,
+    speakers: Sequence[str] = ("anna", "ben", "carl"),
+    digits: Sequence[int] = (0, 7),
+    takes: Sequence[int] = range(11),
+    sample_rate: int = 8000,
+) -> None:
+    """FSDD's layout, {digit}_{speaker}_{take}.wav: a tone per digit, longer with each take."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for speaker in speakers:
+        for digit in digits:
+            for take in takes:
+                wave = tone(0.05 + 0.01 * take, freq=300 + 50 * digit, sample_rate=sample_rate)
+                write_audio(folder / f"{digit}_{speaker}_{take}.wav", wave, sample_rate)
 
 
 def write_dataset(folder: Path, texts: list[str], name: str = "train.jsonl") -> Path:

@@ -8,11 +8,25 @@ from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
 import asrlab
-from asrlab.build import build_model
+from asrlab.build import build_model, build_tokenizer
 from helpers import compose_train
 
 CONF = Path(asrlab.__file__).parent / "conf"
-MODEL_GROUPS = ["features", "augment", "encoder", "decoder", "tokenizer", "optimizer", "scheduler"]
+MODEL_GROUPS = [
+    "features",
+    "augment",
+    "encoder",
+    "head",
+    "decoder",
+    "tokenizer",
+    "optimizer",
+    "scheduler",
+]
+TEXTS = ["one two three", "four five", "six seven eight nine zero", "one two"]
+
+
+def _texts() -> list[str]:
+    return TEXTS
 
 
 def _options(group: str) -> list[str]:
@@ -25,14 +39,19 @@ def _options(group: str) -> list[str]:
 )
 def test_model_options_build_a_model_that_runs(override: str, tmp_path: Path) -> None:
     cfg = compose_train([override], tmp_path)
-    tokenizer = instantiate(cfg.tokenizer)
-    model = build_model(cfg, tokenizer)
+    tokenizer = build_tokenizer(cfg, _texts)
+    model = build_model(cfg, tokenizer, _texts)
     optimizer = model.optimizer_factory(model.parameters())
     scheduler = model.scheduler_factory(optimizer, total_steps=10)
     waves = torch.randn(2, 16000)
-    log_probs, lengths = model(waves, torch.tensor([16000, 12000]))
-    assert log_probs.shape[0] == 2 and log_probs.shape[-1] == tokenizer.vocab_size
-    assert lengths.max() == log_probs.shape[1] and lengths[0] > lengths[1]
+    scores, lengths = model(waves, torch.tensor([16000, 12000]))
+    assert lengths[0] > lengths[1]
+    if override == "head=classifier":
+        assert scores.shape == (2, len(set(TEXTS)))
+    else:
+        assert scores.shape[0] == 2 and scores.shape[-1] == tokenizer.vocab_size
+        assert lengths.max() == scores.shape[1]
+    assert len(model.transcribe(waves, torch.tensor([16000, 12000]))) == 2
     optimizer.step()
     scheduler.step()
 

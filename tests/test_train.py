@@ -11,8 +11,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from asrlab.data.manifest import ManifestError
+from asrlab.data.tokenizer import tokenizer_from_state_dict
 from asrlab.train import train
-from helpers import compose_train, manifest_overrides
+from helpers import compose_train, manifest_overrides, write_recordings
 
 TINY_MODEL = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
 
@@ -145,3 +146,31 @@ def test_feature_cache_refuses_waveform_augmentation(tmp_path: Path) -> None:
     cfg = compose_train(["data.cache=true", "augment=[speed,specaugment]"], tmp_path)
     with pytest.raises(ValueError, match="waveform augmentation .speed. cannot apply"):
         train(cfg)
+
+
+def test_classifier_head_learns_a_tiny_fsdd(tmp_path: Path) -> None:
+    root = tmp_path / "fsdd"
+    write_recordings(root / "recordings", digits=(0, 3, 5, 7), takes=range(20))
+    overrides = ["data=fsdd", f"data.source.root={root}", "data.source.download=false"]
+    # A stationary tone is constant per frequency, so utterance normalisation would zero it.
+    overrides += ["head=classifier", "augment=none", "features.normalize=none", *TINY_MODEL]
+    overrides += ["trainer.max_epochs=15", "optimizer.lr=0.01", "data.batch_size=16"]
+    metrics = train(compose_train(overrides, tmp_path))
+    assert metrics["test_acc"] >= 0.9 and metrics["test_wer"] <= 0.1
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    labels = checkpoint["state_dict"]["head._extra_state"]["labels"]
+    assert labels == ["five", "seven", "three", "zero"]
+
+
+def test_bpe_tokenizer_and_lm_are_fitted_to_the_training_transcripts(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    overrides = manifest_overrides(tiny_synth) + TINY_MODEL + ["trainer.max_epochs=1"]
+    overrides += ["tokenizer=bpe", "tokenizer.vocab_size=40", "decoder=beam_lm", "lm.order=2"]
+    metrics = train(compose_train(overrides, tmp_path))
+    assert metrics["test_wer"] >= 0.0
+    assert (tmp_path / "tokenizer.model").is_file()
+    assert "\\2-grams:" in (tmp_path / "lm.arpa").read_text()
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    tokenizer = tokenizer_from_state_dict(checkpoint["tokenizer"])
+    assert tokenizer.vocab_size <= 40 and tokenizer.decode(tokenizer.encode("one two")) == "one two"

@@ -1,12 +1,56 @@
 """Builds the model from a composed config; shared by training and later by eval and export."""
 
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
+from asrlab.data.bpe import BPETokenizerSpec
 from asrlab.data.datamodule import ASRDataModule
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.data.manifest import read_manifest
+from asrlab.data.tokenizer import Tokenizer
+from asrlab.decoders.lm import build_arpa
 from asrlab.features.augment import Compose
 from asrlab.module import ASRModel
+
+log = logging.getLogger(__name__)
+
+TextsFactory = Callable[[], list[str]]
+# decoder.lm's value for "an n-gram LM estimated from this run's training transcripts".
+LM_FROM_TRAINING = "train"
+
+
+def training_texts(cfg: DictConfig) -> list[str]:
+    """The transcripts of the training split, as the data source lists them (unnormalised)."""
+    manifests = instantiate(cfg.data.source).prepare()
+    return [utterance.text for utterance in read_manifest(manifests["train"])]
+
+
+def build_tokenizer(cfg: DictConfig, texts: TextsFactory | None = None) -> Tokenizer:
+    """The `tokenizer` config; BPE is trained on the training transcripts (`texts`, default:
+    read from the data source) and its model saved into the run folder."""
+    tokenizer = instantiate(cfg.tokenizer)
+    if isinstance(tokenizer, BPETokenizerSpec):
+        texts = texts or (lambda: training_texts(cfg))
+        return tokenizer.train(texts(), model_dir=cfg.paths.output_dir)
+    return tokenizer
+
+
+def build_decoder(cfg: DictConfig, texts: TextsFactory) -> Callable[..., Any]:
+    """The `decoder` config, partial (the CTC head gives it the tokenizer). With
+    `decoder.lm: train`, the `lm` config's n-gram model is first estimated from the training
+    transcripts into the run folder's lm.arpa."""
+    if cfg.decoder.get("lm") != LM_FROM_TRAINING:
+        return instantiate(cfg.decoder)
+    path = Path(cfg.paths.output_dir) / "lm.arpa"
+    model = build_arpa(texts(), path, order=cfg.lm.order, unit=cfg.lm.unit)
+    log.info("%s-gram %s LM of the training transcripts: %s", model.order, cfg.lm.unit, path)
+    return instantiate(cfg.decoder, lm=str(path))
 
 
 def build_augment(stage: DictConfig) -> Compose:
@@ -14,21 +58,41 @@ def build_augment(stage: DictConfig) -> Compose:
     return Compose([instantiate(transform) for transform in stage.values()])
 
 
-def build_model(cfg: DictConfig, tokenizer: CharTokenizer) -> ASRModel:
+def build_head(
+    cfg: DictConfig, input_dim: int, tokenizer: Tokenizer, texts: TextsFactory
+) -> nn.Module:
+    """The `head` config on top of an encoder of width `input_dim`. Parts fitted to the
+    training transcripts read them (once) only when they are asked for: a classifier's
+    `labels: null` takes the distinct transcripts, and the CTC head's decoder may need an LM."""
+    kwargs: dict[str, Any] = {"input_dim": input_dim, "tokenizer": tokenizer}
+    if "labels" in cfg.head and cfg.head.labels is None:
+        kwargs["labels"] = sorted({tokenizer.normalize(text) for text in texts()})
+    if "decoder" in cfg.head:
+        kwargs["decoder"] = build_decoder(cfg, texts)
+    return instantiate(cfg.head, **kwargs)
+
+
+def build_model(
+    cfg: DictConfig, tokenizer: Tokenizer, texts: TextsFactory | None = None
+) -> ASRModel:
+    """The model of `cfg`; `texts` gives the training transcripts for parts fitted to them
+    (default: read from the data source, once)."""
+    encoder = instantiate(cfg.encoder)
+    texts = functools.cache(texts or (lambda: training_texts(cfg)))
     return ASRModel(
         frontend=instantiate(cfg.features),
         wave_augment=build_augment(cfg.augment.waveform),
         augment=build_augment(cfg.augment.features),
-        encoder=instantiate(cfg.encoder),
+        encoder=encoder,
+        head=build_head(cfg, encoder.output_dim, tokenizer, texts),
         tokenizer=tokenizer,
-        decoder=instantiate(cfg.decoder, tokenizer=tokenizer),
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler),
         config=OmegaConf.to_container(cfg, resolve=True),
     )
 
 
-def build_datamodule(cfg: DictConfig, tokenizer: CharTokenizer) -> ASRDataModule:
+def build_datamodule(cfg: DictConfig, tokenizer: Tokenizer) -> ASRDataModule:
     """The data module; with `data.cache=true`, one that serves the frontend's cached features."""
     datamodule = instantiate(cfg.data, tokenizer=tokenizer)
     if cfg.data.cache:

@@ -1,6 +1,7 @@
-"""The LightningModule: waveform -> augment -> frontend -> augment -> encoder -> CTC head.
+"""The LightningModule: waveform -> augment -> frontend -> augment -> encoder -> head.
 
-Both augment stages act in training only."""
+Both augment stages act in training only. The head (CTC by default, or an utterance classifier)
+owns the loss and the way its scores become text."""
 
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -10,19 +11,17 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
-from torchmetrics.text import CharErrorRate, WordErrorRate
 
 from asrlab.batch import Batch
-from asrlab.ctc import ctc_loss
-from asrlab.data.tokenizer import CharTokenizer
-from asrlab.decoders.greedy import GreedyDecoder
+from asrlab.data.tokenizer import Tokenizer
+from asrlab.metrics import TEXT_METRICS
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
 
 
 class ASRModel(pl.LightningModule):
-    """An acoustic model trained with CTC. The model owns its frontend: waveform in, text out."""
+    """An acoustic model. It owns its frontend and its head: waveform in, text out."""
 
     def __init__(
         self,
@@ -30,8 +29,8 @@ class ASRModel(pl.LightningModule):
         wave_augment: nn.Module,
         augment: nn.Module,
         encoder: nn.Module,
-        tokenizer: CharTokenizer,
-        decoder: GreedyDecoder,
+        head: nn.Module,
+        tokenizer: Tokenizer,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory,
         config: dict[str, Any] | None = None,
@@ -41,17 +40,16 @@ class ASRModel(pl.LightningModule):
         self.frontend = frontend
         self.augment = augment
         self.encoder = encoder
-        self.head = nn.Linear(encoder.output_dim, tokenizer.vocab_size)
+        self.head = head
         self.tokenizer = tokenizer
-        self.decoder = decoder
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.config = config
-        self.error_rates = nn.ModuleDict(
+        self.text_metrics = nn.ModuleDict(
             {
                 f"{stage}_{name}": metric()
                 for stage in ("val", "test")
-                for name, metric in (("wer", WordErrorRate), ("cer", CharErrorRate))
+                for name, metric in TEXT_METRICS.items()
             }
         )
 
@@ -67,27 +65,24 @@ class ASRModel(pl.LightningModule):
         self, inputs: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms (B, S) or cached features (B, T, F), with their lengths (B,)
-        -> CTC log-probs (B, T', V) float32, lengths (B,)."""
+        -> the head's scores: CTC log-probs (B, T', V) or class logits (B, C); lengths (B,)."""
         if inputs.dim() == 2:
             inputs, lengths = self.wave_augment(inputs, lengths)
         feats, lengths = self.features(inputs, lengths)
         feats, lengths = self.augment(feats, lengths)
         hidden, lengths = self.encoder(feats, lengths)
-        return self.head(hidden).float().log_softmax(dim=-1), lengths
+        return self.head(hidden, lengths)
 
     def transcribe(self, waves: torch.Tensor, wave_lengths: torch.Tensor) -> list[str]:
-        log_probs, lengths = self(waves, wave_lengths)
-        return self.decoder.decode(log_probs, lengths)
+        return self.head.decode(*self(waves, wave_lengths))
 
     def compute_objectives(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns (loss, log_probs (B, T', V), lengths (B,))."""
-        log_probs, lengths = self(batch.waves, batch.wave_lengths)
-        loss, skipped = ctc_loss(
-            log_probs, lengths, batch.targets, batch.target_lengths, self.tokenizer.blank_id
-        )
+        """Returns (loss, the head's scores, lengths (B,))."""
+        scores, lengths = self(batch.waves, batch.wave_lengths)
+        loss, skipped = self.head.loss(scores, lengths, batch)
         if skipped and self.training:
-            self.log("train/infeasible_utts", skipped.float(), reduce_fx="sum", on_epoch=True)
-        return loss, log_probs, lengths
+            self.log("train/unusable_utts", skipped.float(), reduce_fx="sum", on_epoch=True)
+        return loss, scores, lengths
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         loss, _, _ = self.compute_objectives(batch)
@@ -95,12 +90,12 @@ class ASRModel(pl.LightningModule):
         return loss
 
     def _evaluate(self, batch: Batch, stage: str) -> dict[str, Any]:
-        loss, log_probs, lengths = self.compute_objectives(batch)
-        hyps = self.decoder.decode(log_probs, lengths)
+        loss, scores, lengths = self.compute_objectives(batch)
+        hyps = self.head.decode(scores, lengths)
         size = len(batch.texts)
         self.log(f"{stage}/loss", loss, batch_size=size)
-        for name in ("wer", "cer"):
-            metric = self.error_rates[f"{stage}_{name}"]
+        for name in TEXT_METRICS:
+            metric = self.text_metrics[f"{stage}_{name}"]
             metric.update(hyps, batch.texts)
             self.log(f"{stage}/{name}", metric, prog_bar=name == "wer", batch_size=size)
         return {"loss": loss, "hyps": hyps}

@@ -3,6 +3,7 @@
 Returns the optimised metric, so Hydra sweepers can minimise it.
 """
 
+import functools
 import json
 import logging
 import time
@@ -14,7 +15,7 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from asrlab.build import build_datamodule, build_model
+from asrlab.build import build_datamodule, build_model, build_tokenizer, training_texts
 from asrlab.run_info import run_info
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.paths.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
 
-    tokenizer = instantiate(cfg.tokenizer)
+    texts = functools.cache(lambda: training_texts(cfg))
+    tokenizer = build_tokenizer(cfg, texts)
     datamodule = build_datamodule(cfg, tokenizer)
-    model = build_model(cfg, tokenizer)
+    model = build_model(cfg, tokenizer, texts)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
@@ -42,6 +44,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     metrics = {
         "test_wer": test["test/wer"],
         "test_cer": test["test/cer"],
+        "test_acc": test["test/acc"],
         "test_loss": test["test/loss"],
         "best_val_wer": float(checkpoint.best_model_score) if best else None,
         "num_params": sum(p.numel() for p in model.parameters()),

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from asrlab.data.audio import audio_info, write_audio
+from asrlab.data.audio import audio_info
 from asrlab.data.datasets import cache, fsdd
 from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.datasets.fsdd import FSDD
 from asrlab.data.manifest import read_manifest, validate
 from asrlab.data.tokenizer import CharTokenizer
-from helpers import tone
+from helpers import write_recordings
 
-RATE = 8000
 SPEAKERS = ("anna", "ben", "carl")
 DIGITS = (0, 7)
 TAKES = range(11)  # 0-4 test, 5-9 val, 10 train
@@ -24,15 +23,6 @@ SHARED_FSDD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "
 
 def rows(manifest: Path) -> list[dict]:
     return [json.loads(line) for line in manifest.read_text().splitlines()]
-
-
-def write_recordings(folder: Path, speakers=SPEAKERS, digits=DIGITS, takes=TAKES) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for speaker in speakers:
-        for digit in digits:
-            for take in takes:
-                wave = tone(0.05 + 0.01 * take, freq=300 + 50 * digit, sample_rate=RATE)
-                write_audio(folder / f"{digit}_{speaker}_{take}.wav", wave, RATE)
 
 
 def listing(folder: Path) -> list[tuple[str, int]]:

@@ -15,7 +15,7 @@ from asrlab.data.feature_cache import CachedFeatureDataset, FeatureCache
 from asrlab.data.manifest import ManifestError, describe, find_problems, read_manifest
 from asrlab.data.sampler import BucketBatchSampler
 from asrlab.data.source import Source
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.data.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class ASRDataModule(pl.LightningDataModule):
     def __init__(
         self,
         source: Source,
-        tokenizer: CharTokenizer,
+        tokenizer: Tokenizer,
         sample_rate: int = 16000,
         batch_size: int | None = 32,
         eval_batch_size: int = 64,

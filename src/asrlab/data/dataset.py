@@ -7,7 +7,7 @@ from torch.utils.data import Dataset
 
 from asrlab.data.audio import read_audio
 from asrlab.data.manifest import Utterance
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.data.tokenizer import Tokenizer
 
 
 class Example(NamedTuple):
@@ -17,7 +17,7 @@ class Example(NamedTuple):
     id: str
 
 
-def make_example(utt: Utterance, tokenizer: CharTokenizer, inputs: torch.Tensor) -> Example:
+def make_example(utt: Utterance, tokenizer: Tokenizer, inputs: torch.Tensor) -> Example:
     """The example of one utterance: its inputs, encoded and normalised transcript, and place."""
     tokens = torch.tensor(tokenizer.encode(utt.text), dtype=torch.long)
     return Example(inputs, tokens, tokenizer.normalize(utt.text), utt.where)
@@ -26,9 +26,7 @@ def make_example(utt: Utterance, tokenizer: CharTokenizer, inputs: torch.Tensor)
 class SpeechDataset(Dataset[Example]):
     """Reads audio on demand (mono, resampled to `sample_rate`) and encodes the transcript."""
 
-    def __init__(
-        self, utterances: list[Utterance], tokenizer: CharTokenizer, sample_rate: int
-    ) -> None:
+    def __init__(self, utterances: list[Utterance], tokenizer: Tokenizer, sample_rate: int) -> None:
         self.utterances = utterances
         self.tokenizer = tokenizer
         self.sample_rate = sample_rate

@@ -45,7 +45,7 @@ from asrlab.data.audio import read_audio
 from asrlab.data.dataset import Example, make_example
 from asrlab.data.datasets.cache import write_atomically
 from asrlab.data.manifest import Utterance
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.data.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class CachedFeatureDataset(Dataset[Example]):
     float32 instead of the waveform (S,); tokens, text and id are as in SpeechDataset."""
 
     def __init__(
-        self, utterances: list[Utterance], tokenizer: CharTokenizer, cache: CachedFeatures
+        self, utterances: list[Utterance], tokenizer: Tokenizer, cache: CachedFeatures
     ) -> None:
         if len(cache) != len(utterances):
             raise ValueError(f"{len(cache)} cached features for {len(utterances)} utterances")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from asrlab.data.audio import AudioError, audio_info
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.data.tokenizer import Tokenizer
 
 
 class ManifestError(ValueError):
@@ -71,7 +71,7 @@ class Problem:
 
 
 def find_problems(
-    utterances: list[Utterance], tokenizer: CharTokenizer, check_audio: bool = True
+    utterances: list[Utterance], tokenizer: Tokenizer, check_audio: bool = True
 ) -> list[Problem]:
     """Every line whose audio is missing, unreadable or empty (header only, when `check_audio`),
     or whose transcript is empty or has characters the tokenizer cannot encode."""
@@ -103,7 +103,7 @@ def describe(problems: list[Problem], limit: int = 20) -> str:
     return f"{len(problems)} bad manifest line(s):\n  {shown}{more}"
 
 
-def validate(utterances: list[Utterance], tokenizer: CharTokenizer) -> None:
+def validate(utterances: list[Utterance], tokenizer: Tokenizer) -> None:
     """Check every line before training starts; raises ManifestError listing each bad line."""
     if problems := find_problems(utterances, tokenizer):
         raise ManifestError(describe(problems))

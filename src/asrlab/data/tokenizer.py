@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from typing import Protocol
 
 BLANK = "<blank>"
 _DROP = re.compile(r"[.,!?;:\"()\[\]{}…“”«»]")
@@ -21,6 +22,28 @@ def normalize_text(text: str) -> str:
     text = _TO_SPACE.sub(" ", text)
     text = _DROP.sub("", text)
     return " ".join(text.split())
+
+
+class Tokenizer(Protocol):
+    """What every tokenizer offers: text <-> ids, with the CTC blank at `blank_id` (0)."""
+
+    blank_id: int
+    vocab: list[str]
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def normalize(self, text: str) -> str: ...
+
+    def unknown_chars(self, text: str, normalized: bool = False) -> set[str]: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: list[int]) -> str: ...
+
+    def spell(self, word: str) -> list[str]: ...
+
+    def state_dict(self) -> dict: ...
 
 
 class CharTokenizer:
@@ -61,9 +84,25 @@ class CharTokenizer:
         """Ids to text; blanks are dropped (CTC collapsing is the decoder's job)."""
         return "".join(self.vocab[i] for i in ids if i != self.blank_id)
 
+    def spell(self, word: str) -> list[str]:
+        """The tokens of one normalised word (a lexicon line's spelling)."""
+        self.encode(word)  # fails clearly on characters it cannot spell
+        return list(word)
+
     def state_dict(self) -> dict:
         return {"type": "char", "alphabet": self.alphabet}
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "CharTokenizer":
         return cls(alphabet=state["alphabet"])
+
+
+def tokenizer_from_state_dict(state: dict) -> Tokenizer:
+    """The tokenizer that `state_dict()` saved (in a checkpoint), of whichever type it is."""
+    if state["type"] == "char":
+        return CharTokenizer.from_state_dict(state)
+    if state["type"] == "bpe":
+        from asrlab.data.bpe import BPETokenizer  # bpe.py imports this module
+
+        return BPETokenizer.from_state_dict(state)
+    raise ValueError(f"unknown tokenizer type {state['type']!r} (expected 'char' or 'bpe')")

@@ -1,4 +1,5 @@
-"""CTC beam search (torchaudio's flashlight decoder), optionally constrained to a word list."""
+"""CTC beam search (torchaudio's flashlight decoder), optionally constrained to a word list and
+fused with an n-gram language model."""
 
 import tempfile
 from pathlib import Path
@@ -6,26 +7,48 @@ from pathlib import Path
 import torch
 from torchaudio.models.decoder import ctc_decoder
 
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.data.bpe import BPETokenizer
+from asrlab.data.tokenizer import Tokenizer
+from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary
 
-BLANK, SILENCE = "-", "|"
+BLANK, SILENCE = "-", WORD_BOUNDARY
+
+
+def flashlight_tokens(tokenizer: Tokenizer) -> tuple[list[str], str, str]:
+    """The decoder's token names (index = id), its blank and its silence token.
+
+    Characters: blank "-" and the space "|", as character LMs spell them. BPE pieces keep their
+    names; "<unk>", an output never trained as a target, serves as silence.
+    """
+    if isinstance(tokenizer, BPETokenizer):
+        vocab = tokenizer.vocab
+        return vocab, vocab[tokenizer.blank_id], vocab[tokenizer.unk_id]
+    names = [BLANK if i == tokenizer.blank_id else c for i, c in enumerate(tokenizer.vocab)]
+    return [SILENCE if c == " " else c for c in names], BLANK, SILENCE
 
 
 class BeamDecoder:
     """Beam search over the CTC log-probs; with `words` (or a `lexicon` file of one word per
-    line) only those words can be emitted, each spelled with the tokenizer's characters.
+    line) only those words can be emitted, each spelled with the tokenizer's tokens.
+
+    `lm` is an ARPA file (`asrlab-lm` writes one) whose log10 probabilities, times `lm_weight`,
+    are added to the hypotheses' scores. A word LM needs a word list: without `words` or
+    `lexicon`, its unigrams are the words. A character LM (every token a single character, the
+    space between words `|`, as `asrlab-lm --unit char` writes) decodes without a word list.
 
     `decode` gives the best transcript per utterance, `nbest` the `nbest` best with scores.
     """
 
     def __init__(
         self,
-        tokenizer: CharTokenizer,
+        tokenizer: Tokenizer,
         beam_size: int = 20,
         beam_threshold: float = 50.0,
         nbest: int = 1,
         words: list[str] | None = None,
         lexicon: str | None = None,
+        lm: str | None = None,
+        lm_weight: float = 0.5,
         word_score: float = 0.0,
         sil_score: float = 0.0,
     ) -> None:
@@ -33,40 +56,53 @@ class BeamDecoder:
             raise ValueError("give decoder.words or decoder.lexicon, not both")
         if lexicon:
             words = Path(lexicon).read_text(encoding="utf-8").split()
+        if lm:
+            lm_tokens = arpa_vocabulary(lm)
+            if any(len(token) > 1 for token in lm_tokens):
+                words = words or lm_tokens
+            elif words:
+                raise ValueError(f"{lm} is a character LM: decode it without words or lexicon")
+            elif isinstance(tokenizer, BPETokenizer):
+                raise ValueError(f"{lm} is a character LM; BPE models need a word LM")
         self.tokenizer = tokenizer
-        tokens = [BLANK if i == tokenizer.blank_id else c for i, c in enumerate(tokenizer.vocab)]
-        self.tokens = [SILENCE if c == " " else c for c in tokens]
+        self.tokens, blank, silence = flashlight_tokens(tokenizer)
         self.constrained = bool(words)
         with tempfile.TemporaryDirectory() as tmp:
             self.decoder = ctc_decoder(
                 lexicon=self._write_lexicon(words, Path(tmp)) if words else None,
                 tokens=self.tokens,
+                lm=lm,
+                lm_dict=self._write_lm_dict(Path(tmp)) if lm and not words else None,
                 nbest=nbest,
                 beam_size=beam_size,
                 beam_threshold=beam_threshold,
+                lm_weight=lm_weight,
                 word_score=word_score,
                 sil_score=sil_score,
-                blank_token=BLANK,
-                sil_token=SILENCE,
+                blank_token=blank,
+                sil_token=silence,
             )
 
     def _write_lexicon(self, words: list[str], folder: Path) -> str:
         """The flashlight lexicon: each word, then its spelling (the space between words is the
         silence token, which the decoder inserts; our models do not emit one after a word)."""
-        lines = []
-        for word in sorted({self.tokenizer.normalize(w) for w in words}):
-            self.tokenizer.encode(word)  # fails clearly on characters it cannot spell
-            lines.append(f"{word} {' '.join(word)}\n")
+        normalized = {w for text in words for w in self.tokenizer.normalize(text).split()}
+        lines = [f"{w} {' '.join(self.tokenizer.spell(w))}\n" for w in sorted(normalized)]
         path = folder / "lexicon.txt"
         path.write_text("".join(lines), encoding="utf-8")
+        return str(path)
+
+    def _write_lm_dict(self, folder: Path) -> str:
+        """The tokens, one a line: a character LM is queried with token ids, and without this
+        file torchaudio numbers its words in hash order, so the LM would score other tokens."""
+        path = folder / "lm_dict.txt"
+        path.write_text("".join(f"{token}\n" for token in self.tokens), encoding="utf-8")
         return str(path)
 
     def _text(self, hypothesis) -> str:
         if self.constrained:
             return " ".join(hypothesis.words)
-        chars = (self.tokens[i] for i in hypothesis.tokens.tolist())
-        text = "".join(" " if c == SILENCE else c for c in chars if c != BLANK)
-        return " ".join(text.split())
+        return " ".join(self.tokenizer.decode(hypothesis.tokens.tolist()).split())
 
     def nbest(
         self, log_probs: torch.Tensor, lengths: torch.Tensor

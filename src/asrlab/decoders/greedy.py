@@ -2,11 +2,11 @@
 
 import torch
 
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.data.tokenizer import Tokenizer
 
 
 class GreedyDecoder:
-    def __init__(self, tokenizer: CharTokenizer) -> None:
+    def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
 
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:
