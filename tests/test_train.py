@@ -10,6 +10,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from asrlab.checkpoint import load_model
 from asrlab.data.manifest import ManifestError
 from asrlab.data.tokenizer import tokenizer_from_state_dict
 from asrlab.train import train
@@ -157,9 +158,8 @@ def test_classifier_head_learns_a_tiny_fsdd(tmp_path: Path) -> None:
     overrides += ["trainer.max_epochs=15", "optimizer.lr=0.01", "data.batch_size=16"]
     metrics = train(compose_train(overrides, tmp_path))
     assert metrics["test_acc"] >= 0.9 and metrics["test_wer"] <= 0.1
-    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
-    labels = checkpoint["state_dict"]["head._extra_state"]["labels"]
-    assert labels == ["five", "seven", "three", "zero"]
+    model, _ = load_model(tmp_path / "checkpoints" / "last.ckpt")
+    assert model.head.labels == ["five", "seven", "three", "zero"]
 
 
 def test_bpe_tokenizer_and_lm_are_fitted_to_the_training_transcripts(

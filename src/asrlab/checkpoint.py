@@ -1,0 +1,38 @@
+"""Loading a trained model from its checkpoint alone: weights, tokenizer and resolved config."""
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from asrlab.build import LM_FROM_TRAINING, build_model
+from asrlab.data.tokenizer import tokenizer_from_state_dict
+from asrlab.module import ASRModel
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's contents, unpickled with torch's weights-only loader (no code runs)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def checkpoint_config(checkpoint: dict[str, Any], run_dir: Path) -> DictConfig:
+    """The run's resolved config; an LM it estimated (`decoder.lm: train`) is the run folder's."""
+    cfg = OmegaConf.create(checkpoint["asrlab_config"])
+    if cfg.decoder.get("lm") == LM_FROM_TRAINING:
+        with open_dict(cfg):
+            cfg.decoder.lm = str(run_dir / "lm.arpa")
+    return cfg
+
+
+def load_model(path: str | Path) -> tuple[ASRModel, DictConfig]:
+    """The model of a checkpoint in a run folder (RUN/checkpoints/X.ckpt), in eval mode, with
+    its config."""
+    path = Path(path)
+    checkpoint = read_checkpoint(path)
+    cfg = checkpoint_config(checkpoint, path.parent.parent)
+    tokenizer = tokenizer_from_state_dict(checkpoint["tokenizer"])
+    labels = checkpoint["state_dict"].get("head._extra_state", {}).get("labels", [])
+    model = build_model(cfg, tokenizer, texts=lambda: labels)
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval(), cfg
