@@ -14,8 +14,10 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, MissingMandatoryValue, OmegaConf
 
-from asrlab.data.manifest import ManifestError
+from asrlab.build import build_tokenizer
+from asrlab.data.manifest import ManifestError, read_manifest
 from asrlab.data.scan import ScanOptions, build_report, scan, write_outputs
+from asrlab.data.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +44,25 @@ def _manifests(source: DictConfig, splits: Sequence[str]) -> dict[str, Path]:
     return {split: Path(manifests[split]).resolve() for split in splits}
 
 
+def _tokenizer(cfg: DictConfig, manifests: dict[str, Path]) -> Tokenizer:
+    """The configured tokenizer; a BPE one learns its pieces from the train split, as a
+    training run would."""
+
+    def train_texts() -> list[str]:
+        if "train" not in manifests:
+            _fail("tokenizer=bpe learns its pieces from the train split: add it to scan.splits")
+        return [utterance.text for utterance in read_manifest(manifests["train"])]
+
+    return build_tokenizer(cfg, train_texts)
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="scan")
 def main(cfg: DictConfig) -> None:
     out_dir = Path(cfg.paths.output_dir)
     options = ScanOptions(**OmegaConf.to_container(cfg.scan, resolve=True))
-    tokenizer = instantiate(cfg.tokenizer)
     manifests = _manifests(cfg.data.source, options.splits)
     try:
+        tokenizer = _tokenizer(cfg, manifests)
         scans = scan(manifests, tokenizer, options)
     except ManifestError as err:
         _fail(str(err))

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from asrlab.data.audio import write_audio
 from asrlab.data.scan import ScanOptions, build_report, render_markdown, scan, write_outputs
 from asrlab.data.tokenizer import CharTokenizer
-from asrlab.data_cli import _manifests
+from asrlab.data_cli import _manifests, _tokenizer
 from helpers import SAMPLE_RATE, tone
 
 OPTIONS = ScanOptions(sample_rate=SAMPLE_RATE, max_duration=2.0, histogram_bins=5)
@@ -172,3 +172,20 @@ def test_console_script_writes_reports_and_clean_manifests(seeded: Path, tmp_pat
     assert (run_dir / "report.md").is_file()
     for split, lines in [("train", 4), ("val", 1), ("test", 1)]:
         assert len((run_dir / "clean" / f"{split}.jsonl").read_text().splitlines()) == lines
+
+
+def test_bpe_tokenizer_learns_from_the_train_split(seeded: Path, tmp_path: Path) -> None:
+    train = _write(tmp_path, [("good0.wav", "one two"), ("good1.wav", "three")], "t.jsonl")
+    cfg = OmegaConf.create(
+        {
+            "tokenizer": {"_target_": "asrlab.data.bpe.BPETokenizerSpec", "vocab_size": 30},
+            "paths": {"output_dir": str(tmp_path / "run")},
+        }
+    )
+    tokenizer = _tokenizer(cfg, {"train": train, "val": seeded})
+    scans = scan({"val": seeded}, tokenizer, OPTIONS, progress=False)
+    reasons = {issue.reason for issue in scans[0].issues if issue.severity == "error"}
+    # "route 66" holds characters that "one two three" never taught it.
+    assert any("cannot encode: ['6', 'u']" in reason for reason in reasons)
+    with pytest.raises(SystemExit):
+        _tokenizer(cfg, {"val": seeded})
