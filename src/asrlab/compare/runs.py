@@ -1,0 +1,188 @@
+"""Find run folders, read what each recorded, and work out which settings the runs varied."""
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from yaml import YAMLError
+
+CONFIG = Path(".hydra") / "config.yaml"
+OVERRIDES = Path(".hydra") / "overrides.yaml"
+METRICS = "metrics.json"
+ERROR_FILES = ("error.json", "error.txt")
+# Config sections that say where a run wrote, not what it tried.
+IGNORED_SECTIONS = frozenset({"hydra", "paths"})
+METRIC_CHOICES = ("test_wer", "best_val_wer")
+# Only scalars are needed: keep one of everything else instead of loading it all.
+SIZE_GUIDANCE = {
+    "scalars": 0,
+    "tensors": 1,
+    "images": 1,
+    "audio": 1,
+    "histograms": 1,
+    "compressedHistograms": 1,
+}
+
+
+class ValPoint(NamedTuple):
+    """One validation WER: global step, epochs completed (None if not logged) and the WER."""
+
+    step: int
+    epoch: int | None
+    wer: float
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run folder: its flattened config, overrides, metrics and val WER curve."""
+
+    path: Path
+    name: str
+    config: dict[str, Any]
+    overrides: list[str]
+    metrics: dict[str, Any]
+    val_wer: list[ValPoint]
+
+    def metric(self, key: str) -> float | None:
+        """A number from metrics.json; best_val_wer falls back to the curve's minimum."""
+        value = self.metrics.get(key)
+        if value is None and key == "best_val_wer" and self.val_wer:
+            return min(point.wer for point in self.val_wer)
+        return value
+
+
+@dataclass(frozen=True)
+class FailedRun:
+    """A run folder without usable metrics: failed, unfinished or unreadable."""
+
+    path: Path
+    name: str
+    overrides: list[str]
+    error: str | None
+
+
+def find_run_dirs(paths: Iterable[Path]) -> list[Path]:
+    """Every folder under `paths` (or one of them) that holds .hydra/config.yaml."""
+    found: set[Path] = set()
+    for path in paths:
+        for folder, dirnames, _ in os.walk(path):
+            if (Path(folder) / CONFIG).is_file():
+                found.add(Path(folder).resolve())
+                dirnames.clear()  # runs do not nest inside runs
+            else:
+                # Skips .venv, .git and the like when pointed at a checkout.
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+    return sorted(found)
+
+
+def run_names(run_dirs: Sequence[Path]) -> list[str]:
+    """Short names: each folder relative to the deepest folder above all of them."""
+    if not run_dirs:
+        return []
+    base = Path(os.path.commonpath([d.parent for d in run_dirs]))
+    return [d.relative_to(base).as_posix() for d in run_dirs]
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as dotted keys; lists, scalars and empty dicts are leaves."""
+    if not isinstance(tree, dict) or (prefix and not tree):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The composed config as dotted keys, interpolations unresolved, minus IGNORED_SECTIONS."""
+    tree = OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG), resolve=False)
+    if not isinstance(tree, dict):
+        raise ValueError(f"{CONFIG} is not a mapping")
+    return flatten({k: v for k, v in tree.items() if k not in IGNORED_SECTIONS})
+
+
+def read_overrides(run_dir: Path) -> list[str]:
+    """The command-line overrides of the run (empty if not recorded)."""
+    path = run_dir / OVERRIDES
+    return [str(o) for o in OmegaConf.load(path)] if path.is_file() else []
+
+
+def read_error(run_dir: Path) -> str | None:
+    """The message of error.json (its "error" key) or error.txt, if the run left one."""
+    for name in ERROR_FILES:
+        path = run_dir / name
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        if name == "error.json":
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                return text
+            return str(data["error"]) if isinstance(data, dict) and "error" in data else text
+        return text
+    return None
+
+
+def read_val_wer(run_dir: Path) -> list[ValPoint]:
+    """The val/wer scalars of every TensorBoard event folder in the run, by step."""
+    points: dict[int, ValPoint] = {}
+    event_dirs = {f.parent for f in run_dir.rglob("events.out.tfevents.*")}
+    for event_dir in sorted(event_dirs):
+        events = EventAccumulator(str(event_dir), size_guidance=SIZE_GUIDANCE).Reload()
+        tags = events.Tags()["scalars"]
+        if "val/wer" not in tags:
+            continue
+        # Lightning logs the 0-based epoch at the steps it logs anything else.
+        epochs = (
+            {e.step: int(e.value) + 1 for e in events.Scalars("epoch")} if "epoch" in tags else {}
+        )
+        for event in events.Scalars("val/wer"):
+            points[event.step] = ValPoint(event.step, epochs.get(event.step), event.value)
+    return [points[step] for step in sorted(points)]
+
+
+def load_runs(paths: Iterable[Path]) -> tuple[list[Run], list[FailedRun]]:
+    """The finished and the failed (or unfinished, or unreadable) runs under `paths`."""
+    run_dirs = find_run_dirs(paths)
+    runs: list[Run] = []
+    failed: list[FailedRun] = []
+    for run_dir, name in zip(run_dirs, run_names(run_dirs), strict=True):
+        try:
+            overrides = read_overrides(run_dir)
+        except (OmegaConfBaseException, YAMLError, OSError):
+            overrides = []
+        metrics_path = run_dir / METRICS
+        if not metrics_path.is_file():
+            failed.append(FailedRun(run_dir, name, overrides, read_error(run_dir)))
+            continue
+        try:
+            config = read_config(run_dir)
+            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        except (OmegaConfBaseException, YAMLError, ValueError, OSError) as err:
+            failed.append(FailedRun(run_dir, name, overrides, f"unreadable run folder: {err}"))
+            continue
+        runs.append(Run(run_dir, name, config, overrides, metrics, read_val_wer(run_dir)))
+    return runs, failed
+
+
+def varied_keys(runs: Sequence[Run]) -> list[str]:
+    """The config keys whose value (or presence) differs between the runs, as first seen."""
+    keys = dict.fromkeys(key for run in runs for key in run.config)
+    missing = object()
+    return [
+        key
+        for key in keys
+        if any(r.config.get(key, missing) != runs[0].config.get(key, missing) for r in runs)
+    ]
+
+
+def rank(runs: Sequence[Run], metric: str) -> list[Run]:
+    """The runs by `metric`, lowest first; runs without it go last."""
+    return sorted(runs, key=lambda r: (r.metric(metric) is None, r.metric(metric) or 0.0))

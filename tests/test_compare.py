@@ -1,0 +1,176 @@
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from matplotlib.image import imread
+from torch.utils.tensorboard import SummaryWriter
+
+from asrlab.compare import main
+from asrlab.compare.runs import load_runs, rank, read_error, varied_keys
+
+GRU = "asrlab.encoders.gru.GRUEncoder"
+LSTM = "asrlab.encoders.lstm.LSTMEncoder"
+VARIED = ["encoder._target_", "encoder.hidden", "optimizer.lr", "encoder.bidirectional"]
+
+
+def config_yaml(name: str, encoder: dict[str, Any], lr: float) -> str:
+    """A trimmed composed config: where a run wrote (paths, hydra) differs in every run."""
+    config = {
+        "task_name": "train",
+        "seed": 1234,
+        "data": {"sample_rate": 16000, "root": "${paths.data_dir}"},
+        "features": {"sample_rate": "${data.sample_rate}", "n_features": 80},
+        "encoder": encoder,
+        "optimizer": {"_target_": "torch.optim.AdamW", "lr": lr, "betas": [0.9, 0.98]},
+        "paths": {"data_dir": "data", "output_dir": f"outputs/{name}"},
+        "hydra": {"job": {"num": name}},
+    }
+    return json.dumps(config)  # JSON is YAML
+
+
+def write_run(
+    folder: Path,
+    encoder: dict[str, Any],
+    lr: float,
+    metrics: dict[str, Any] | None,
+    val_wer: list[float],
+    error: str | None = None,
+) -> None:
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "config.yaml").write_text(config_yaml(folder.name, encoder, lr))
+    overrides = [f"encoder={encoder['_target_'].split('.')[2]}", f"optimizer.lr={lr}"]
+    (folder / ".hydra" / "overrides.yaml").write_text(json.dumps(overrides))
+    if metrics is not None:
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    if error is not None:
+        (folder / "error.json").write_text(json.dumps({"error": error, "type": "RuntimeError"}))
+    writer = SummaryWriter(str(folder / "tensorboard"))
+    for epoch, wer in enumerate(val_wer):
+        step = 10 * (epoch + 1) - 1
+        writer.add_scalar("epoch", epoch, step)
+        writer.add_scalar("val/wer", wer, step)
+        writer.add_scalar("train/loss", 1.0 / (epoch + 1), step)
+    writer.close()
+
+
+def metrics(test_wer: float, best_val_wer: float | None, params: int, seconds: float) -> dict:
+    return {
+        "test_wer": test_wer,
+        "best_val_wer": best_val_wer,
+        "num_params": params,
+        "train_seconds": seconds,
+    }
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three finished runs of a multirun and, one level deeper, a failed one."""
+    root = tmp_path_factory.mktemp("multirun")
+    gru = {"_target_": GRU, "hidden": 64}
+    write_run(root / "0_gru", gru, 1e-3, metrics(0.20, 0.15, 50_000, 30.0), [0.5, 0.3, 0.15])
+    lstm = {"_target_": LSTM, "hidden": 64, "bidirectional": True}
+    write_run(root / "1_lstm", lstm, 1e-3, metrics(0.10, 0.25, 2_000_000, 90.0), [0.6, 0.25])
+    # No best_val_wer (no checkpoint): the curve's minimum, 0.05, stands in.
+    big = {"_target_": GRU, "hidden": 128}
+    write_run(root / "2_gru", big, 3e-3, metrics(0.30, None, 400_000, 60.0), [0.4, 0.05, 0.1])
+    failed = root / "sweep" / "3_gru"
+    write_run(failed, gru, 1e-1, None, [0.9], error="loss is NaN at step 12")
+    return root
+
+
+def test_loads_ranks_and_finds_the_varied_keys(sweep: Path) -> None:
+    runs, failed = load_runs([sweep])
+    assert [run.name for run in runs] == ["0_gru", "1_lstm", "2_gru"]
+    assert [run.name for run in rank(runs, "test_wer")] == ["1_lstm", "0_gru", "2_gru"]
+    assert [run.name for run in rank(runs, "best_val_wer")] == ["2_gru", "0_gru", "1_lstm"]
+    assert varied_keys(runs) == VARIED
+    assert runs[0].config["data.root"] == "${paths.data_dir}"
+    assert [(p.epoch, round(p.wer, 2)) for p in runs[0].val_wer] == [(1, 0.5), (2, 0.3), (3, 0.15)]
+    assert [p.step for p in runs[1].val_wer] == [9, 19]
+    assert [(f.name, f.error) for f in failed] == [("sweep/3_gru", "loss is NaN at step 12")]
+    assert failed[0].overrides == ["encoder=gru", "optimizer.lr=0.1"]
+
+
+def test_writes_table_csv_markdown_and_plots(
+    sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main([str(sweep), "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert printed.index("1_lstm") < printed.index("0_gru") < printed.index("2_gru")
+    assert "sweep/3_gru" in printed and "loss is NaN at step 12" in printed
+
+    with (tmp_path / "runs.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == [
+        "rank",
+        "run",
+        *VARIED,
+        "test_wer",
+        "best_val_wer",
+        "num_params",
+        "train_seconds",
+    ]
+    assert [(r["rank"], r["run"], r["encoder._target_"]) for r in rows] == [
+        ("1", "1_lstm", LSTM),
+        ("2", "0_gru", GRU),
+        ("3", "2_gru", GRU),
+    ]
+    assert [r["encoder.bidirectional"] for r in rows] == ["true", "", ""]
+    assert [float(r["test_wer"]) for r in rows] == [0.10, 0.20, 0.30]
+    assert rows[2]["best_val_wer"] != "" and float(rows[2]["best_val_wer"]) == pytest.approx(0.05)
+
+    markdown = (tmp_path / "runs.md").read_text()
+    table = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("| ") and "---" not in line
+    ]
+    assert table == [
+        ["#", "run", "encoder", *VARIED[1:], "test WER", "best val WER", "params", "train s"],
+        ["1", "1_lstm", "LSTMEncoder", "64", "0.001", "true", "10.00%", "25.00%", "2.00M", "90.0"],
+        ["2", "0_gru", "GRUEncoder", "64", "0.001", "-", "20.00%", "15.00%", "50.0k", "30.0"],
+        ["3", "2_gru", "GRUEncoder", "128", "0.003", "-", "30.00%", "5.00%", "400.0k", "60.0"],
+    ]
+    assert "- `sweep/3_gru` (`encoder=gru optimizer.lr=0.1`): loss is NaN at step 12" in markdown
+
+    for name in ("wer_vs_params.png", "wer_vs_time.png", "val_wer_curves.png"):
+        height, width, _ = imread(tmp_path / name).shape
+        assert height > 100 and width > 100
+
+
+def test_default_out_and_metric_option(sweep: Path, tmp_path: Path) -> None:
+    run = tmp_path / "one"
+    write_run(run, {"_target_": GRU, "hidden": 64}, 1e-3, metrics(0.2, 0.1, 10, 1.0), [0.1])
+    main([str(run), "--metric", "best_val_wer"])
+    assert "ranked by `best_val_wer`" in (run / "compare" / "runs.md").read_text()
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "missing")])
+    assert exit_info.value.code == 2
+
+
+def test_error_files(tmp_path: Path) -> None:
+    assert read_error(tmp_path) is None
+    (tmp_path / "error.txt").write_text("Traceback ...\nValueError: bad config\n")
+    assert read_error(tmp_path) == "Traceback ...\nValueError: bad config"
+    (tmp_path / "error.json").write_text('{"message": "no error key"}')
+    assert read_error(tmp_path) == '{"message": "no error key"}'
+
+
+def test_console_script(sweep: Path, tmp_path: Path) -> None:
+    script = str(Path(sys.executable).parent / "asrlab-compare")
+    done = subprocess.run(
+        [script, str(sweep), "--out", str(tmp_path / "out")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 runs ranked by test_wer" in done.stdout
+    assert (tmp_path / "out" / "runs.csv").is_file()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = subprocess.run([script, str(empty)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "no run folders" in done.stderr and str(empty) in done.stderr
