@@ -7,11 +7,14 @@ import functools
 import json
 import logging
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -86,8 +89,28 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    metrics = train(cfg)
-    return metrics.get(cfg.optimized_metric)
+    """Train; returns `cfg.optimized_metric`.
+
+    In a multirun a failing trial writes error.json into its folder, then raises a RuntimeError
+    with the message (plain, so that it pickles back from a launcher's worker process): the
+    Optuna sweeper records the trial as failed and goes on, up to `hydra.sweeper.max_failure_rate`.
+    """
+    try:
+        return train(cfg).get(cfg.optimized_metric)
+    except Exception as error:
+        hydra_cfg = HydraConfig.get()
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            raise
+        message = " ".join(f"{type(error).__name__}: {error}".split())  # one line, for listings
+        path = Path(hydra_cfg.runtime.output_dir) / "error.json"
+        failure = {
+            "error": message,
+            "traceback": traceback.format_exc(),
+            "overrides": list(hydra_cfg.overrides.task),
+        }
+        path.write_text(json.dumps(failure, indent=2) + "\n")
+        log.exception("trial %s failed; details in %s", hydra_cfg.job.num, path)
+        raise RuntimeError(f"{message} (details in {path})") from error
 
 
 if __name__ == "__main__":

@@ -1,0 +1,101 @@
+"""Optuna sweeps through the real entry point: parallel trials, failing trials, stored studies."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from omegaconf import OmegaConf
+from optuna.trial import TrialState
+
+from asrlab.train import train
+from helpers import compose_train, manifest_overrides
+
+# Fixing these on the command line takes them out of the search space: encoder.dropout is left.
+TINY = ["debug=fast", "encoder.hidden_size=32", "optimizer.lr=0.003"]
+
+
+def _train_cli(tiny_synth: dict[str, Path], cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).parent / "asrlab-train"
+    command = [str(script), *args, *TINY, *manifest_overrides(tiny_synth)]
+    env = {**os.environ, "ASRLAB_DATA_DIR": str(cwd / "data")}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def _sweep(tiny_synth: dict[str, Path], cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    result = _train_cli(tiny_synth, cwd, "-m", "hparams_search=optuna", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _best_val_wer(trial: Path) -> float:
+    return json.loads((trial / "metrics.json").read_text())["best_val_wer"]
+
+
+def test_a_failing_trial_is_recorded_as_failed_and_the_sweep_goes_on(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    sweep, storage = tmp_path / "sweep", f"sqlite:///{tmp_path / 'optuna.db'}"
+    # The config's sampler seed draws dropout 0.1 and 0.0 for the first pair, then -1.0.
+    result = _sweep(
+        tiny_synth,
+        tmp_path,
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.n_jobs=2",
+        "encoder.dropout=choice(0.0,0.1,-1.0)",
+        f"hydra.sweeper.storage={storage}",
+        "hydra.sweeper.study_name=failing",
+        f"hydra.sweep.dir={sweep}",
+    )
+    trials = sorted(p for p in sweep.iterdir() if p.is_dir())
+    failed = [t for t in trials if "encoder.dropout=-1.0" in t.name]
+    assert len(trials) == 3 and len(failed) == 1
+    error = json.loads((failed[0] / "error.json").read_text())
+    assert "dropout should be a number in range [0, 1]" in error["error"]
+    assert "encoder.dropout=-1.0" in error["overrides"] and "Traceback" in error["traceback"]
+    assert not (failed[0] / "metrics.json").exists()
+    assert "Failed experiment: InstantiationException" in result.stdout + result.stderr
+
+    wers = [_best_val_wer(t) for t in trials if t not in failed]
+    results = OmegaConf.load(sweep / "optimization_results.yaml")
+    assert results.best_value == pytest.approx(min(wers))
+    assert results.best_params["encoder.dropout"] in (0.0, 0.1)
+    study = optuna.load_study(study_name="failing", storage=storage)
+    states = {t.params["encoder.dropout"]: t.state for t in study.trials}
+    assert states == {0.0: TrialState.COMPLETE, 0.1: TrialState.COMPLETE, -1.0: TrialState.FAIL}
+
+
+@pytest.mark.slow  # two sweeps, each starting its worker processes: about 50 s on 2 cores
+def test_a_stored_study_resumes(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = [f"hydra.sweeper.storage={storage}", "hydra.sweeper.study_name=resumed"]
+    _sweep(tiny_synth, tmp_path, *study, "hydra.sweeper.n_trials=2", "hydra.sweep.dir=first")
+    # Each invocation adds n_trials trials; a new seed keeps them from repeating the first ones.
+    second = ["hydra.sweeper.n_trials=1", "hydra.sweeper.sampler.seed=1", "hydra.sweep.dir=second"]
+    _sweep(tiny_synth, tmp_path, *study, *second)
+
+    trials = optuna.load_study(study_name="resumed", storage=storage).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
+    assert len({t.params["encoder.dropout"] for t in trials}) == 3
+    results = OmegaConf.load(tmp_path / "second" / "optimization_results.yaml")
+    assert results.best_value == pytest.approx(min(t.value for t in trials))
+
+
+def test_a_single_run_still_fails_loudly(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+    result = _train_cli(tiny_synth, tmp_path, "encoder.dropout=-1.0", "hydra.run.dir=run")
+    assert result.returncode != 0
+    assert "dropout should be a number in range [0, 1]" in result.stderr
+    assert not (tmp_path / "run" / "error.json").exists()
+
+
+def test_a_non_finite_training_loss_fails_the_run(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    overrides = manifest_overrides(tiny_synth) + ["debug=fast"]
+    # An infinite learning rate leaves non-finite weights after the first step.
+    overrides += ["encoder.hidden_size=32", "optimizer.lr=inf", "data.batch_size=4"]
+    with pytest.raises(FloatingPointError, match="train/loss is nan after step 2"):
+        train(compose_train(overrides, tmp_path))
