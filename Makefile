@@ -26,8 +26,8 @@ test-slow: setup
 	$(BIN)/python -m pytest -m slow $(ARGS)
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench notebooks
+	$(BIN)/ruff format --check src tests bench notebooks
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -1,17 +1,21 @@
-"""Test helpers: small audio and manifests written on the fly."""
+"""Test helpers: small audio, manifests and run folders written on the fly."""
 
 import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig
+from torch.utils.tensorboard import SummaryWriter
 
 from asrlab.config import compose_config
 from asrlab.data.audio import write_audio
 
 SAMPLE_RATE = 16000
+GRU = "asrlab.encoders.gru.GRUEncoder"
+LSTM = "asrlab.encoders.lstm.LSTMEncoder"
 
 
 def tone(seconds: float, freq: float = 440.0, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
@@ -57,3 +61,68 @@ def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
 def manifest_overrides(manifests: dict[str, Path]) -> list[str]:
     """Point data=manifest at the given split manifests."""
     return ["data=manifest"] + [f"data.source.{split}={path}" for split, path in manifests.items()]
+
+
+def config_yaml(name: str, encoder: dict[str, Any], lr: float) -> str:
+    """A trimmed composed config: where a run wrote (paths, hydra) differs in every run."""
+    config = {
+        "task_name": "train",
+        "seed": 1234,
+        "data": {"sample_rate": 16000, "root": "${paths.data_dir}"},
+        "features": {"sample_rate": "${data.sample_rate}", "n_features": 80},
+        "encoder": encoder,
+        "optimizer": {"_target_": "torch.optim.AdamW", "lr": lr, "betas": [0.9, 0.98]},
+        "paths": {"data_dir": "data", "output_dir": f"outputs/{name}"},
+        "hydra": {"job": {"num": name}},
+    }
+    return json.dumps(config)  # JSON is YAML
+
+
+def write_run(
+    folder: Path,
+    encoder: dict[str, Any],
+    lr: float,
+    metrics: dict[str, Any] | None,
+    val_wer: list[float],
+    error: str | None = None,
+) -> None:
+    """A fake run folder: config, overrides, metrics.json or error.json, val WER per epoch."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "config.yaml").write_text(config_yaml(folder.name, encoder, lr))
+    overrides = [f"encoder={encoder['_target_'].split('.')[2]}", f"optimizer.lr={lr}"]
+    (folder / ".hydra" / "overrides.yaml").write_text(json.dumps(overrides))
+    if metrics is not None:
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    if error is not None:
+        (folder / "error.json").write_text(json.dumps({"error": error, "type": "RuntimeError"}))
+    writer = SummaryWriter(str(folder / "tensorboard"))
+    for epoch, wer in enumerate(val_wer):
+        step = 10 * (epoch + 1) - 1
+        writer.add_scalar("epoch", epoch, step)
+        writer.add_scalar("val/wer", wer, step)
+        writer.add_scalar("train/loss", 1.0 / (epoch + 1), step)
+    writer.close()
+
+
+def run_metrics(test_wer: float, best_val_wer: float | None, params: int, seconds: float) -> dict:
+    """A metrics.json as a run writes it."""
+    return {
+        "test_wer": test_wer,
+        "best_val_wer": best_val_wer,
+        "num_params": params,
+        "train_seconds": seconds,
+    }
+
+
+def write_sweep(root: Path) -> Path:
+    """Three finished runs of a multirun under `root` and, one level deeper, a failed one."""
+    gru = {"_target_": GRU, "hidden": 64}
+    write_run(root / "0_gru", gru, 1e-3, run_metrics(0.20, 0.15, 50_000, 30.0), [0.5, 0.3, 0.15])
+    lstm = {"_target_": LSTM, "hidden": 64, "bidirectional": True}
+    write_run(root / "1_lstm", lstm, 1e-3, run_metrics(0.10, 0.25, 2_000_000, 90.0), [0.6, 0.25])
+    # No best_val_wer (no checkpoint): the curve's minimum, 0.05, stands in.
+    big = {"_target_": GRU, "hidden": 128}
+    write_run(root / "2_gru", big, 3e-3, run_metrics(0.30, None, 400_000, 60.0), [0.4, 0.05, 0.1])
+    failed = root / "sweep" / "3_gru"
+    write_run(failed, gru, 1e-1, None, [0.9], error="loss is NaN at step 12")
+    return root

@@ -1,85 +1,22 @@
 import csv
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from matplotlib.image import imread
-from torch.utils.tensorboard import SummaryWriter
 
 from asrlab.compare import main
 from asrlab.compare.runs import load_runs, rank, read_error, varied_keys
+from helpers import GRU, LSTM, run_metrics, write_run, write_sweep
 
-GRU = "asrlab.encoders.gru.GRUEncoder"
-LSTM = "asrlab.encoders.lstm.LSTMEncoder"
 VARIED = ["encoder._target_", "encoder.hidden", "optimizer.lr", "encoder.bidirectional"]
-
-
-def config_yaml(name: str, encoder: dict[str, Any], lr: float) -> str:
-    """A trimmed composed config: where a run wrote (paths, hydra) differs in every run."""
-    config = {
-        "task_name": "train",
-        "seed": 1234,
-        "data": {"sample_rate": 16000, "root": "${paths.data_dir}"},
-        "features": {"sample_rate": "${data.sample_rate}", "n_features": 80},
-        "encoder": encoder,
-        "optimizer": {"_target_": "torch.optim.AdamW", "lr": lr, "betas": [0.9, 0.98]},
-        "paths": {"data_dir": "data", "output_dir": f"outputs/{name}"},
-        "hydra": {"job": {"num": name}},
-    }
-    return json.dumps(config)  # JSON is YAML
-
-
-def write_run(
-    folder: Path,
-    encoder: dict[str, Any],
-    lr: float,
-    metrics: dict[str, Any] | None,
-    val_wer: list[float],
-    error: str | None = None,
-) -> None:
-    (folder / ".hydra").mkdir(parents=True)
-    (folder / ".hydra" / "config.yaml").write_text(config_yaml(folder.name, encoder, lr))
-    overrides = [f"encoder={encoder['_target_'].split('.')[2]}", f"optimizer.lr={lr}"]
-    (folder / ".hydra" / "overrides.yaml").write_text(json.dumps(overrides))
-    if metrics is not None:
-        (folder / "metrics.json").write_text(json.dumps(metrics))
-    if error is not None:
-        (folder / "error.json").write_text(json.dumps({"error": error, "type": "RuntimeError"}))
-    writer = SummaryWriter(str(folder / "tensorboard"))
-    for epoch, wer in enumerate(val_wer):
-        step = 10 * (epoch + 1) - 1
-        writer.add_scalar("epoch", epoch, step)
-        writer.add_scalar("val/wer", wer, step)
-        writer.add_scalar("train/loss", 1.0 / (epoch + 1), step)
-    writer.close()
-
-
-def metrics(test_wer: float, best_val_wer: float | None, params: int, seconds: float) -> dict:
-    return {
-        "test_wer": test_wer,
-        "best_val_wer": best_val_wer,
-        "num_params": params,
-        "train_seconds": seconds,
-    }
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three finished runs of a multirun and, one level deeper, a failed one."""
-    root = tmp_path_factory.mktemp("multirun")
-    gru = {"_target_": GRU, "hidden": 64}
-    write_run(root / "0_gru", gru, 1e-3, metrics(0.20, 0.15, 50_000, 30.0), [0.5, 0.3, 0.15])
-    lstm = {"_target_": LSTM, "hidden": 64, "bidirectional": True}
-    write_run(root / "1_lstm", lstm, 1e-3, metrics(0.10, 0.25, 2_000_000, 90.0), [0.6, 0.25])
-    # No best_val_wer (no checkpoint): the curve's minimum, 0.05, stands in.
-    big = {"_target_": GRU, "hidden": 128}
-    write_run(root / "2_gru", big, 3e-3, metrics(0.30, None, 400_000, 60.0), [0.4, 0.05, 0.1])
-    failed = root / "sweep" / "3_gru"
-    write_run(failed, gru, 1e-1, None, [0.9], error="loss is NaN at step 12")
-    return root
+    return write_sweep(tmp_path_factory.mktemp("multirun"))
 
 
 def test_loads_ranks_and_finds_the_varied_keys(sweep: Path) -> None:
@@ -144,7 +81,7 @@ def test_writes_table_csv_markdown_and_plots(
 
 def test_default_out_and_metric_option(sweep: Path, tmp_path: Path) -> None:
     run = tmp_path / "one"
-    write_run(run, {"_target_": GRU, "hidden": 64}, 1e-3, metrics(0.2, 0.1, 10, 1.0), [0.1])
+    write_run(run, {"_target_": GRU, "hidden": 64}, 1e-3, run_metrics(0.2, 0.1, 10, 1.0), [0.1])
     main([str(run), "--metric", "best_val_wer"])
     assert "ranked by `best_val_wer`" in (run / "compare" / "runs.md").read_text()
     with pytest.raises(SystemExit) as exit_info:
