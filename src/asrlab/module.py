@@ -93,7 +93,7 @@ class ASRModel(pl.LightningModule):
         loss, scores, lengths = self.compute_objectives(batch)
         hyps = self.head.decode(scores, lengths)
         size = len(batch.texts)
-        self.log(f"{stage}/loss", loss, batch_size=size)
+        self.log(f"{stage}/loss", loss, batch_size=size, sync_dist=True)
         for name in TEXT_METRICS:
             metric = self.text_metrics[f"{stage}_{name}"]
             metric.update(hyps, batch.texts)
