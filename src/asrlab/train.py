@@ -19,14 +19,17 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.build import build_datamodule, build_model, build_tokenizer, training_texts
-from asrlab.run_info import run_info
+from asrlab.run_info import run_info, write_run_info
 
 log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test one configuration; writes metrics.json into the run folder."""
+    """Train and test one configuration; writes run_info.json at the start and metrics.json at the
+    end into the run folder."""
     run_dir = Path(cfg.paths.output_dir)
+    info = run_info(cfg.seed, cfg.trainer.get("deterministic"))
+    write_run_info(run_dir, info)
     pl.seed_everything(cfg.seed, workers=True)
 
     texts = functools.cache(lambda: training_texts(cfg))
@@ -55,8 +58,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
-        **run_info(cfg.seed),
+        **info,
     }
+    if not trainer.is_global_zero:  # test metrics are synced across DDP ranks; rank 0 writes
+        return metrics
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     _log_hparams(trainer, cfg, metrics)
     log.info(

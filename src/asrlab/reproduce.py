@@ -1,0 +1,62 @@
+"""asrlab-reproduce and asrlab-resume: rerun or continue a run from its folder alone.
+
+Both run `asrlab-train --config-path RUN/.hydra --config-name config`: the run's composed
+config, with any extra overrides after it. First they compare the environment recorded in the
+run folder (`run_info.json`) with the current one and warn about each difference that could
+break bit-for-bit equality.
+"""
+
+import argparse
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from asrlab import train
+from asrlab.run_info import read_run_info, run_info, warn_on_differences
+
+log = logging.getLogger(__name__)
+
+
+def _train(run: Path, out: Path, overrides: list[str]) -> None:
+    """Runs asrlab-train on the run's saved config, writing into `out`."""
+    recorded = read_run_info(run)
+    warn_on_differences(recorded, run_info(recorded.get("seed"), recorded.get("deterministic")))
+    sys.argv = [
+        "asrlab-train",
+        "--config-path",
+        str((run / ".hydra").resolve()),
+        "--config-name",
+        "config",
+        f"hydra.run.dir='{out.resolve()}'",
+        *overrides,
+    ]
+    train.main()
+
+
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("run", type=Path, help="the run folder (holding .hydra/config.yaml)")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides applied after the run's")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """asrlab-reproduce RUN [--out DIR] [overrides]: the same run again, in a new folder
+    (default RUN/reproduce/DATE_TIME)."""
+    parser = _parser("asrlab-reproduce", "Rerun a run from its folder, into a new folder.")
+    parser.add_argument("--out", type=Path, help="the new run folder")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    out = args.out or args.run / "reproduce" / stamp
+    log.info("reproducing %s into %s", args.run, out)
+    _train(args.run, out, args.overrides)
+
+
+def resume(argv: list[str] | None = None) -> None:
+    """asrlab-resume RUN [overrides]: continue a stopped or killed run in its own folder from its
+    newest `last.ckpt`, keeping the run's `.hydra` record as it was."""
+    args = _parser("asrlab-resume", "Continue a run from its last checkpoint.").parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+    _train(args.run, args.run, ["hydra.output_subdir=null", "ckpt_path=last", *args.overrides])

@@ -1,0 +1,77 @@
+"""asrlab-reproduce: a deterministic CPU run, rerun from its folder alone, matches bit for bit."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from asrlab.run_info import RUN_INFO, run_info, warn_on_differences
+from helpers import manifest_overrides
+
+TINY_RUN = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
+TINY_RUN += ["trainer.max_epochs=2", "trainer.deterministic=true", "data.batch_size=6"]
+
+
+def cli(script: str, *args: str, cwd: Path) -> None:
+    """Runs one of asrlab's console scripts, failing with its output's tail."""
+    env = {**os.environ, "ASRLAB_DATA_DIR": str(cwd / "data")}
+    path = Path(sys.executable).parent / script
+    result = subprocess.run([str(path), *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def final_metrics(run: Path) -> dict[str, float]:
+    metrics = json.loads((run / "metrics.json").read_text())
+    return {k: metrics[k] for k in ("test_wer", "test_loss", "best_val_wer", "global_step")}
+
+
+def final_weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+
+def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.slow
+def test_reproduction_matches_bit_for_bit(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cli(
+        "asrlab-train",
+        *manifest_overrides(tiny_synth),
+        *TINY_RUN,
+        f"hydra.run.dir={run}",
+        cwd=tmp_path,
+    )
+    recorded = json.loads((run / RUN_INFO).read_text())
+    assert recorded["deterministic"] is True and recorded["seed"] == 1234
+    for key in ("torch_version", "lightning_version", "python_version", "git_commit"):
+        assert key in recorded
+
+    again = tmp_path / "again"
+    cli("asrlab-reproduce", str(run), "--out", str(again), cwd=tmp_path)
+    assert final_metrics(again) == final_metrics(run)
+    assert_same_weights(final_weights(again), final_weights(run))
+    assert not (run / "reproduce").exists()
+
+
+def test_environment_differences_are_warned(caplog: pytest.LogCaptureFixture) -> None:
+    current = run_info(seed=1, deterministic=True)
+    recorded = {**current, "torch_version": "1.0.0", "seed": 7, "git_dirty": False}
+    with caplog.at_level(logging.WARNING):
+        warn_on_differences(recorded, {**current, "git_dirty": False})
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert "torch_version: recorded '1.0.0', now " in message and "seed" not in message
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        warn_on_differences({**current, "git_dirty": False}, {**current, "git_dirty": False})
+    assert not caplog.records
