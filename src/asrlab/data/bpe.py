@@ -16,17 +16,16 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from asrlab.data.tokenizer import BLANK, normalize_text
+from asrlab.data.tokenizer import BLANK, AlphabetTokenizer, normalize_text
 
 UNK = "<unk>"
 BOUNDARY = "▁"  # sentencepiece's mark of a word start; it stands for the space before the word
 MODEL_FILE = "tokenizer.model"
 
 
-class BPETokenizer:
+class BPETokenizer(AlphabetTokenizer):
     """Sentencepiece BPE pieces of the normalised text; `vocab[i]` is the piece of id i."""
 
-    blank_id = 0
     unk_id = 1
 
     def __init__(self, model: bytes) -> None:
@@ -82,26 +81,9 @@ class BPETokenizer:
             tokenizer.save(model_dir)
         return tokenizer
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    def normalize(self, text: str) -> str:
-        return normalize_text(text)
-
-    def unknown_chars(self, text: str, normalized: bool = False) -> set[str]:
-        """Characters of the (normalised) text that the model has no piece for."""
-        return set(text if normalized else self.normalize(text)).difference(self.alphabet)
-
     def encode(self, text: str) -> list[int]:
         """Normalise and split into piece ids; raises ValueError naming unencodable characters."""
-        norm = self.normalize(text)
-        if unknown := self.unknown_chars(norm, normalized=True):
-            raise ValueError(
-                f"characters {sorted(unknown)!r} in {norm!r} are not in the BPE tokenizer's "
-                f"characters {self.alphabet!r}"
-            )
-        return self._sp.encode(norm)
+        return self._sp.encode(self.encodable(text))
 
     def decode(self, ids: list[int]) -> str:
         """Ids to text; blanks and <unk> are dropped (CTC collapsing is the decoder's job)."""

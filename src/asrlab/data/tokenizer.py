@@ -46,17 +46,13 @@ class Tokenizer(Protocol):
     def state_dict(self) -> dict: ...
 
 
-class CharTokenizer:
-    """Letters, apostrophe and space; id 0 is the CTC blank."""
-
-    def __init__(self, alphabet: str = "abcdefghijklmnopqrstuvwxyz' ") -> None:
-        if len(set(alphabet)) != len(alphabet):
-            raise ValueError(f"tokenizer alphabet has repeated characters: {alphabet!r}")
-        self.alphabet = alphabet
-        self.vocab = [BLANK, *alphabet]
-        self._ids = {c: i for i, c in enumerate(self.vocab) if i > 0}
+class AlphabetTokenizer:
+    """What the tokenizers share: the text normalisation, and refusing characters outside
+    `alphabet` (the characters it can encode) with a clear error. Id 0 is the CTC blank."""
 
     blank_id = 0
+    alphabet: str
+    vocab: list[str]
 
     @property
     def vocab_size(self) -> int:
@@ -67,18 +63,32 @@ class CharTokenizer:
 
     def unknown_chars(self, text: str, normalized: bool = False) -> set[str]:
         """Characters of the (normalised) text that cannot be encoded."""
-        return set(text if normalized else self.normalize(text)).difference(self._ids)
+        return set(text if normalized else self.normalize(text)).difference(self.alphabet)
 
-    def encode(self, text: str) -> list[int]:
-        """Normalise and map to ids; raises ValueError naming any unencodable characters."""
+    def encodable(self, text: str) -> str:
+        """The normalised text; raises ValueError naming any characters it cannot encode."""
         norm = self.normalize(text)
-        unknown = {c for c in norm if c not in self._ids}
-        if unknown:
+        if unknown := self.unknown_chars(norm, normalized=True):
             raise ValueError(
                 f"characters {sorted(unknown)!r} in {norm!r} are not in the tokenizer's "
                 f"alphabet {self.alphabet!r}"
             )
-        return [self._ids[c] for c in norm]
+        return norm
+
+
+class CharTokenizer(AlphabetTokenizer):
+    """Letters, apostrophe and space; id 0 is the CTC blank."""
+
+    def __init__(self, alphabet: str = "abcdefghijklmnopqrstuvwxyz' ") -> None:
+        if len(set(alphabet)) != len(alphabet):
+            raise ValueError(f"tokenizer alphabet has repeated characters: {alphabet!r}")
+        self.alphabet = alphabet
+        self.vocab = [BLANK, *alphabet]
+        self._ids = {c: i for i, c in enumerate(self.vocab) if i > 0}
+
+    def encode(self, text: str) -> list[int]:
+        """Normalise and map to ids; raises ValueError naming any unencodable characters."""
+        return [self._ids[c] for c in self.encodable(text)]
 
     def decode(self, ids: list[int]) -> str:
         """Ids to text; blanks are dropped (CTC collapsing is the decoder's job)."""
