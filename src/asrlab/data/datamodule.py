@@ -147,8 +147,12 @@ class ASRDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)
 
+    def eval_dataloader(self, split: str) -> DataLoader:
+        """Any split (after `setup`) in evaluation order: sorted by length, not shuffled."""
+        return self._loader(split, train=False)
+
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
+        return self.eval_dataloader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+        return self.eval_dataloader("test")
