@@ -7,7 +7,7 @@ import pytest
 from matplotlib.image import imread
 
 from asrlab.compare import main
-from asrlab.compare.runs import load_runs, rank, read_error, varied_keys
+from asrlab.compare.runs import load_runs, rank, read_error, run_names, varied_keys
 from helpers import GRU, LSTM, run_metrics, write_run, write_sweep
 
 VARIED = ["encoder._target_", "encoder.hidden", "optimizer.lr", "encoder.bidirectional"]
@@ -21,14 +21,14 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_loads_ranks_and_finds_the_varied_keys(sweep: Path) -> None:
     runs, failed = load_runs([sweep])
-    assert [run.name for run in runs] == ["0_gru", "1_lstm", "2_gru"]
-    assert [run.name for run in rank(runs, "test_wer")] == ["1_lstm", "0_gru", "2_gru"]
-    assert [run.name for run in rank(runs, "best_val_wer")] == ["2_gru", "0_gru", "1_lstm"]
+    assert [run.name for run in runs] == ["0", "1", "2"]
+    assert [run.name for run in rank(runs, "test_wer")] == ["1", "0", "2"]
+    assert [run.name for run in rank(runs, "best_val_wer")] == ["2", "0", "1"]
     assert varied_keys(runs) == VARIED
     assert runs[0].config["data.root"] == "${paths.data_dir}"
     assert [(p.epoch, round(p.wer, 2)) for p in runs[0].val_wer] == [(1, 0.5), (2, 0.3), (3, 0.15)]
     assert [p.step for p in runs[1].val_wer] == [9, 19]
-    assert [(f.name, f.error) for f in failed] == [("sweep/3_gru", "loss is NaN at step 12")]
+    assert [(f.name, f.error) for f in failed] == [("sweep/3", "loss is NaN at step 12")]
     assert failed[0].overrides == ["encoder=gru", "optimizer.lr=0.1"]
 
 
@@ -37,8 +37,8 @@ def test_writes_table_csv_markdown_and_plots(
 ) -> None:
     main([str(sweep), "--out", str(tmp_path)])
     printed = capsys.readouterr().out
-    assert printed.index("1_lstm") < printed.index("0_gru") < printed.index("2_gru")
-    assert "sweep/3_gru" in printed and "loss is NaN at step 12" in printed
+    assert printed.index("10.00%") < printed.index("20.00%") < printed.index("30.00%")
+    assert "sweep/3" in printed and "loss is NaN at step 12" in printed
 
     with (tmp_path / "runs.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -52,9 +52,9 @@ def test_writes_table_csv_markdown_and_plots(
         "train_seconds",
     ]
     assert [(r["rank"], r["run"], r["encoder._target_"]) for r in rows] == [
-        ("1", "1_lstm", LSTM),
-        ("2", "0_gru", GRU),
-        ("3", "2_gru", GRU),
+        ("1", "1", LSTM),
+        ("2", "0", GRU),
+        ("3", "2", GRU),
     ]
     assert [r["encoder.bidirectional"] for r in rows] == ["true", "", ""]
     assert [float(r["test_wer"]) for r in rows] == [0.10, 0.20, 0.30]
@@ -68,11 +68,11 @@ def test_writes_table_csv_markdown_and_plots(
     ]
     assert table == [
         ["#", "run", "encoder", *VARIED[1:], "test WER", "best val WER", "params", "train s"],
-        ["1", "1_lstm", "LSTMEncoder", "64", "0.001", "true", "10.00%", "25.00%", "2.00M", "90.0"],
-        ["2", "0_gru", "GRUEncoder", "64", "0.001", "-", "20.00%", "15.00%", "50.0k", "30.0"],
-        ["3", "2_gru", "GRUEncoder", "128", "0.003", "-", "30.00%", "5.00%", "400.0k", "60.0"],
+        ["1", "1", "LSTMEncoder", "64", "0.001", "true", "10.00%", "25.00%", "2.00M", "90.0"],
+        ["2", "0", "GRUEncoder", "64", "0.001", "-", "20.00%", "15.00%", "50.0k", "30.0"],
+        ["3", "2", "GRUEncoder", "128", "0.003", "-", "30.00%", "5.00%", "400.0k", "60.0"],
     ]
-    assert "- `sweep/3_gru` (`encoder=gru optimizer.lr=0.1`): loss is NaN at step 12" in markdown
+    assert "- `sweep/3` (`encoder=gru optimizer.lr=0.1`): loss is NaN at step 12" in markdown
 
     for name in ("wer_vs_params.png", "wer_vs_time.png", "val_wer_curves.png"):
         height, width, _ = imread(tmp_path / name).shape
@@ -111,3 +111,18 @@ def test_console_script(sweep: Path, tmp_path: Path) -> None:
     done = subprocess.run([script, str(empty)], capture_output=True, text=True)
     assert done.returncode == 1
     assert "no run folders" in done.stderr and str(empty) in done.stderr
+
+
+def test_run_names_are_short_and_tell_sweeps_apart() -> None:
+    dirs = [
+        Path("out/multiruns/a/0_encoder=gru,optimizer.lr=0.001"),
+        Path("out/multiruns/b/0_encoder=lstm"),
+        Path("out/multiruns/b/12_encoder=cnn"),
+        Path("out/runs/2026-01-01_10-00-00"),
+    ]
+    assert run_names(dirs) == [
+        "multiruns/a/0",
+        "multiruns/b/0",
+        "multiruns/b/12",
+        "runs/2026-01-01_10-00-00",
+    ]

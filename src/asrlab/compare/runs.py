@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ CONFIG = Path(".hydra") / "config.yaml"
 OVERRIDES = Path(".hydra") / "overrides.yaml"
 METRICS = "metrics.json"
 ERROR_FILES = ("error.json", "error.txt")
+# A multirun trial's folder: its job number, then its overrides.
+_TRIAL = re.compile(r"^(\d+)_.*")
 # Config sections that say where a run wrote, not what it tried.
 IGNORED_SECTIONS = frozenset({"hydra", "paths"})
 METRIC_CHOICES = ("test_wer", "best_val_wer")
@@ -82,11 +85,13 @@ def find_run_dirs(paths: Iterable[Path]) -> list[Path]:
 
 
 def run_names(run_dirs: Sequence[Path]) -> list[str]:
-    """Short names: each folder relative to the deepest folder above all of them."""
+    """Short names: each folder relative to the deepest folder above all of them, a multirun
+    trial's folder (`N_overrides`) cut to its number: the tables show the varied values."""
     if not run_dirs:
         return []
     base = Path(os.path.commonpath([d.parent for d in run_dirs]))
-    return [d.relative_to(base).as_posix() for d in run_dirs]
+    names = [d.relative_to(base) for d in run_dirs]
+    return [(n.parent / _TRIAL.sub(r"\1", n.name)).as_posix() for n in names]
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
