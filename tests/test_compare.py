@@ -126,3 +126,11 @@ def test_run_names_are_short_and_tell_sweeps_apart() -> None:
         "multiruns/b/12",
         "runs/2026-01-01_10-00-00",
     ]
+
+
+def test_sampled_floats_are_short_in_tables_and_whole_in_csv(tmp_path: Path) -> None:
+    for name, lr in [("0_a", 0.004124736202144694), ("1_b", 0.0015542448978618604)]:
+        write_run(tmp_path / name, {"_target_": GRU}, lr, run_metrics(0.2, 0.1, 10, 1.0), [0.1])
+    main([str(tmp_path), "--out", str(tmp_path / "out")])
+    assert "| 0.004125 |" in (tmp_path / "out" / "runs.md").read_text()
+    assert "0.004124736202144694" in (tmp_path / "out" / "runs.csv").read_text()

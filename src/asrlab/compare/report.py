@@ -16,6 +16,7 @@ from asrlab.compare.runs import FailedRun, Run
 METRIC_COLUMNS = {
     "test_wer": "test WER",
     "best_val_wer": "best val WER",
+    "val_wer": "val WER",
     "num_params": "params",
     "train_seconds": "train s",
 }
@@ -39,12 +40,15 @@ def column_title(key: str) -> str:
 
 
 def setting(run: Run, key: str) -> str:
-    """A config value for tables and legends; class paths shortened to the class name."""
+    """A config value for tables and legends; class paths shortened to the class name, floats to
+    four significant digits (the CSV keeps them whole)."""
     if key not in run.config:
         return ABSENT
     value = run.config[key]
     if key.endswith("_target_") and isinstance(value, str):
         return value.rsplit(".", 1)[-1]
+    if isinstance(value, float):
+        return f"{value:.4g}"  # a sampled 0.004124736202144694 as 0.004125
     return _plain(value)
 
 
@@ -79,15 +83,22 @@ def error_summary(error: str | None) -> str:
     return [line for line in error.splitlines() if line.strip()][-1].strip()
 
 
+def metric_columns(ranked: Sequence[Run]) -> list[str]:
+    """The METRIC_COLUMNS that some run has (asrlab-decode runs have no parameters, training runs
+    no val_wer)."""
+    return [m for m in METRIC_COLUMNS if any(run.metric(m) is not None for run in ranked)]
+
+
 def table(ranked: Sequence[Run], keys: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     """Header and formatted rows: rank, run, the varied values, the metrics."""
-    header = ["#", "run", *map(column_title, keys), *METRIC_COLUMNS.values()]
+    metrics = metric_columns(ranked)
+    header = ["#", "run", *map(column_title, keys), *(METRIC_COLUMNS[m] for m in metrics)]
     rows = [
         [
             str(position),
             run.name,
             *(setting(run, k) for k in keys),
-            *(format_metric(m, run.metric(m)) for m in METRIC_COLUMNS),
+            *(format_metric(m, run.metric(m)) for m in metrics),
         ]
         for position, run in enumerate(ranked, start=1)
     ]
@@ -127,16 +138,17 @@ def write_csv(path: Path, ranked: Sequence[Run], keys: Sequence[str]) -> None:
     """One row per ranked run: full config values and raw metrics (WER as a fraction)."""
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["rank", "run", *keys, *METRIC_COLUMNS])
+        columns = metric_columns(ranked)
+        writer.writerow(["rank", "run", *keys, *columns])
         for position, run in enumerate(ranked, start=1):
             values = [_plain(run.config[k]) if k in run.config else "" for k in keys]
-            metrics = [run.metric(m) for m in METRIC_COLUMNS]
+            metrics = [run.metric(m) for m in columns]
             writer.writerow(
                 [position, run.name, *values, *("" if v is None else v for v in metrics)]
             )
 
 
-def _md_row(cells: Sequence[str]) -> str:
+def md_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
@@ -154,9 +166,9 @@ def write_markdown(
         "",
         f"{count(ranked, 'run')} ranked by `{metric}` (lowest first).",
         "",
-        _md_row(header),
-        _md_row(["---"] * len(header)),
-        *map(_md_row, rows),
+        md_row(header),
+        md_row(["---"] * len(header)),
+        *map(md_row, rows),
     ]
     if failed:
         lines += ["", "## Failed or unfinished runs", ""]

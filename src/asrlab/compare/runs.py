@@ -15,13 +15,15 @@ from yaml import YAMLError
 
 CONFIG = Path(".hydra") / "config.yaml"
 OVERRIDES = Path(".hydra") / "overrides.yaml"
+HYDRA = Path(".hydra") / "hydra.yaml"
 METRICS = "metrics.json"
 ERROR_FILES = ("error.json", "error.txt")
 # A multirun trial's folder: its job number, then its overrides.
 _TRIAL = re.compile(r"^(\d+)_.*")
 # Config sections that say where a run wrote, not what it tried.
 IGNORED_SECTIONS = frozenset({"hydra", "paths"})
-METRIC_CHOICES = ("test_wer", "best_val_wer")
+# asrlab-decode writes val_wer (or test_wer) for the split it decoded.
+METRIC_CHOICES = ("test_wer", "best_val_wer", "val_wer")
 # Only scalars are needed: keep one of everything else instead of loading it all.
 SIZE_GUIDANCE = {
     "scalars": 0,
@@ -62,12 +64,14 @@ class Run:
 
 @dataclass(frozen=True)
 class FailedRun:
-    """A run folder without usable metrics: failed, unfinished or unreadable."""
+    """A run folder without usable metrics: failed, unfinished or unreadable (config: as
+    `read_config`, if readable)."""
 
     path: Path
     name: str
     overrides: list[str]
     error: str | None
+    config: dict[str, Any] | None = None
 
 
 def find_run_dirs(paths: Iterable[Path]) -> list[Path]:
@@ -112,6 +116,16 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     return flatten({k: v for k, v in tree.items() if k not in IGNORED_SECTIONS})
 
 
+def read_choices(run_dir: Path) -> dict[str, Any]:
+    """The config group options the run was composed from (`data: synth_digits`, `experiment:
+    null`, ...), from .hydra/hydra.yaml; empty if not recorded or unreadable."""
+    try:
+        choices = OmegaConf.load(run_dir / HYDRA).hydra.runtime.choices
+        return dict(OmegaConf.to_container(choices, resolve=False))
+    except (OmegaConfBaseException, YAMLError, OSError, AttributeError):
+        return {}
+
+
 def read_overrides(run_dir: Path) -> list[str]:
     """The command-line overrides of the run (empty if not recorded)."""
     path = run_dir / OVERRIDES
@@ -153,8 +167,9 @@ def read_val_wer(run_dir: Path) -> list[ValPoint]:
     return [points[step] for step in sorted(points)]
 
 
-def load_runs(paths: Iterable[Path]) -> tuple[list[Run], list[FailedRun]]:
-    """The finished and the failed (or unfinished, or unreadable) runs under `paths`."""
+def load_runs(paths: Iterable[Path], val_curves: bool = True) -> tuple[list[Run], list[FailedRun]]:
+    """The finished and the failed (or unfinished, or unreadable) runs under `paths`; with
+    `val_curves=False` the TensorBoard events are not read (`Run.val_wer` is empty)."""
     run_dirs = find_run_dirs(paths)
     runs: list[Run] = []
     failed: list[FailedRun] = []
@@ -165,7 +180,11 @@ def load_runs(paths: Iterable[Path]) -> tuple[list[Run], list[FailedRun]]:
             overrides = []
         metrics_path = run_dir / METRICS
         if not metrics_path.is_file():
-            failed.append(FailedRun(run_dir, name, overrides, read_error(run_dir)))
+            try:
+                config = read_config(run_dir)
+            except (OmegaConfBaseException, YAMLError, ValueError, OSError):
+                config = None
+            failed.append(FailedRun(run_dir, name, overrides, read_error(run_dir), config))
             continue
         try:
             config = read_config(run_dir)
@@ -173,7 +192,8 @@ def load_runs(paths: Iterable[Path]) -> tuple[list[Run], list[FailedRun]]:
         except (OmegaConfBaseException, YAMLError, ValueError, OSError) as err:
             failed.append(FailedRun(run_dir, name, overrides, f"unreadable run folder: {err}"))
             continue
-        runs.append(Run(run_dir, name, config, overrides, metrics, read_val_wer(run_dir)))
+        curve = read_val_wer(run_dir) if val_curves else []
+        runs.append(Run(run_dir, name, config, overrides, metrics, curve))
     return runs, failed
 
 
