@@ -15,10 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from asrlab.checkpoint import read_checkpoint
 from asrlab.data.manifest import read_manifest
 from common import REPO, RESULTS, write_result
 
@@ -38,7 +38,7 @@ def train(encoder: str, overrides: list[str], run_dir: Path) -> dict:
 
 def train_audio_seconds(run_dir: Path) -> float:
     """Seconds of audio in the run's training split (its checkpoint holds the resolved config)."""
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint = read_checkpoint(run_dir / "checkpoints" / "last.ckpt")
     source = instantiate(OmegaConf.create(checkpoint["asrlab_config"]).data.source)
     return sum(u.duration for u in read_manifest(source.prepare()["train"]))
 

@@ -3,25 +3,33 @@
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from asrlab.build import LM_FROM_TRAINING, build_model
 from asrlab.data.tokenizer import tokenizer_from_state_dict
 from asrlab.module import ASRModel
+from asrlab.safe_load import safe_load
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents, unpickled with torch's weights-only loader (no code runs)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """The checkpoint's contents, unpickled weights-only: a file that would run code raises
+    `UnsafeCheckpointError` (asrlab.safe_load)."""
+    return safe_load(path)
+
+
+def run_decoder(decoder: DictConfig, run_dir: Path) -> DictConfig:
+    """A `decoder` config whose LM estimated from the training transcripts (`lm: train`) is the
+    run folder's lm.arpa."""
+    if decoder.get("lm") != LM_FROM_TRAINING:
+        return decoder
+    return OmegaConf.merge(decoder, {"lm": str(run_dir / "lm.arpa")})
 
 
 def checkpoint_config(checkpoint: dict[str, Any], run_dir: Path) -> DictConfig:
     """The run's resolved config; an LM it estimated (`decoder.lm: train`) is the run folder's."""
     cfg = OmegaConf.create(checkpoint["asrlab_config"])
-    if cfg.decoder.get("lm") == LM_FROM_TRAINING:
-        with open_dict(cfg):
-            cfg.decoder.lm = str(run_dir / "lm.arpa")
+    with open_dict(cfg):
+        cfg.decoder = run_decoder(cfg.decoder, run_dir)
     return cfg
 
 

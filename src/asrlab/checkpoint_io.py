@@ -1,4 +1,5 @@
-"""Checkpoints written atomically: a kill or a failure mid-save leaves the previous file intact.
+"""Checkpoints written atomically: a kill or a failure mid-save leaves the previous file intact;
+and read weights-only, so that resuming from a file never runs code in it.
 
 Lightning's `TorchCheckpointIO` serialises into memory, writes a temporary file in the system's
 temp folder and moves it into place: a move across file systems is a copy into the destination
@@ -12,6 +13,8 @@ from typing import Any
 
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+from asrlab.safe_load import refuse_unsafe
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -36,6 +39,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             Path(tmp).unlink(missing_ok=True)
             raise
         _fsync_dir(path.parent)
+
+    def load_checkpoint(
+        self, path: str | Path, map_location: Any = "cpu", weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        """Weights-only whatever `weights_only` says (resuming and testing load through here): a
+        checkpoint that would run code raises `UnsafeCheckpointError`."""
+        with refuse_unsafe(path):
+            return super().load_checkpoint(path, map_location, weights_only=True)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -9,6 +9,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.module import ASRModel
+from asrlab.safe_load import safe_load
 
 
 @dataclass
@@ -47,20 +48,22 @@ class Posteriors:
 
     @classmethod
     def load(cls, path: str | Path) -> "Posteriors":
-        """Reads what `save` wrote, with torch's weights-only unpickler."""
-        return cls(**torch.load(path, map_location="cpu", weights_only=True))
+        """Reads what `save` wrote, weights-only (`UnsafeCheckpointError` if it would run code)."""
+        return cls(**safe_load(path))
 
 
 @torch.no_grad()
 def compute_posteriors(model: ASRModel, datamodule: ASRDataModule, split: str) -> Posteriors:
-    """Runs the acoustic model (eval mode, no augmentation) once over a split (set up already)."""
+    """Runs the acoustic model (eval mode, no augmentation, on its device) once over a split (set
+    up already); the log-probs come back on the CPU."""
     model.eval()
     loader = datamodule.eval_dataloader(split)
     utterances = datamodule.datasets[split].utterances
     result = Posteriors([], [], [], [])
     # An evaluation sampler is not shuffled: iterating it again gives the loader's order.
     for indices, batch in zip(loader.batch_sampler, loader, strict=True):
-        scores, lengths = model(batch.waves, batch.wave_lengths)
+        scores, lengths = model(batch.waves.to(model.device), batch.wave_lengths.to(model.device))
+        scores = scores.cpu()
         result.log_probs += [lp[:n].clone() for lp, n in zip(scores, lengths.tolist(), strict=True)]
         result.texts += batch.texts
         result.ids += batch.ids

@@ -46,6 +46,7 @@ from asrlab.data.dataset import Example, make_example
 from asrlab.data.datasets.cache import write_atomically
 from asrlab.data.manifest import Utterance
 from asrlab.data.tokenizer import Tokenizer
+from asrlab.safe_load import safe_load
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class CachedFeatures:
             self._loaded.move_to_end(shard)
         else:
             path = self.folder / f"{self.shards[shard]}.pt"
-            self._loaded[shard] = torch.load(path, mmap=True, weights_only=True)
+            self._loaded[shard] = safe_load(path, mmap=True)
             if len(self._loaded) > self.max_loaded:
                 self._loaded.popitem(last=False)
         return self._loaded[shard]

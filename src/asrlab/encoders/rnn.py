@@ -1,16 +1,18 @@
 """Recurrent encoders: stacked (bidirectional) LSTM or GRU over packed sequences."""
 
+import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from asrlab.encoders.masking import window_frames
+from asrlab.encoders.onnx_rnn import onnx_rnn
 
 
 class RNNEncoder(nn.Module):
     """Frame stacking, an optional linear projection, then a stacked recurrent network.
 
     The subclasses pick the recurrent layer through `rnn_class`. Sequences are packed, so the
-    recurrence never sees padding.
+    recurrence never sees padding (in an ONNX export, ONNX's own per-utterance lengths do that).
 
     Args:
         input_dim: features per input frame F.
@@ -58,6 +60,8 @@ class RNNEncoder(nn.Module):
         """
         k = self.stride
         x, lengths = window_frames(x, lengths, size=k, stride=k, right=k - 1)
+        if torch.onnx.is_in_onnx_export():
+            return onnx_rnn(self.rnn, self.projection(x), lengths), lengths
         packed = pack_padded_sequence(
             self.projection(x), lengths.cpu(), batch_first=True, enforce_sorted=False
         )
