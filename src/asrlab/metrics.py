@@ -13,3 +13,8 @@ class ExactMatch(MeanMetric):
 
 
 TEXT_METRICS = {"wer": WordErrorRate, "cer": CharErrorRate, "acc": ExactMatch}
+
+
+def text_scores(hyps: list[str], refs: list[str]) -> dict[str, float]:
+    """Each of TEXT_METRICS over all the hypotheses and their references."""
+    return {name: float(metric()(hyps, refs)) for name, metric in TEXT_METRICS.items()}
