@@ -37,7 +37,7 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
-def run_info(seed: int, deterministic: bool | None = None) -> dict[str, Any]:
+def run_info(seed: int | None, deterministic: bool | None = None) -> dict[str, Any]:
     """What bit-for-bit equality of a rerun depends on: package and library versions, git commit
     and dirty flag (None outside a checkout), Python, platform, torch threads, seed and the
     trainer's deterministic flag."""
