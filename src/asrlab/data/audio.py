@@ -13,6 +13,32 @@ class AudioError(ValueError):
     """An audio file that cannot be used: missing, unreadable or empty."""
 
 
+# The usual file suffixes of libsndfile's major formats (header-less RAW has none).
+_FORMAT_SUFFIXES = {
+    "WAV": (".wav",),
+    "WAVEX": (".wav",),
+    "RF64": (".rf64",),
+    "W64": (".w64",),
+    "FLAC": (".flac",),
+    "OGG": (".ogg", ".oga", ".opus"),
+    "MP3": (".mp3",),
+    "AIFF": (".aiff", ".aif"),
+    "CAF": (".caf",),
+    "AU": (".au", ".snd"),
+    "NIST": (".nist", ".sph"),
+    "VOC": (".voc",),
+    "IRCAM": (".sf",),
+    "PAF": (".paf",),
+    "SVX": (".iff", ".svx"),
+    "AVR": (".avr",),
+    "SD2": (".sd2",),
+}
+# Suffixes of the audio files this soundfile build reads, for searching folders.
+AUDIO_SUFFIXES = frozenset(
+    suffix for name in sf.available_formats() for suffix in _FORMAT_SUFFIXES.get(name, ())
+)
+
+
 @dataclass(frozen=True)
 class AudioInfo:
     sample_rate: int
