@@ -4,6 +4,14 @@ import torch
 import torch.nn.functional as F
 
 
+def ctc_min_frames(targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
+    """(B,) the fewest frames CTC can align each label sequence to: the labels plus one blank
+    between each repeated pair. targets (B, L) padded, target_lengths (B,)."""
+    positions = torch.arange(targets.shape[1] - 1, device=targets.device)
+    repeats = (targets[:, 1:] == targets[:, :-1]) & (positions < target_lengths[:, None] - 1)
+    return target_lengths + repeats.sum(dim=1)
+
+
 def ctc_feasible(
     targets: torch.Tensor, target_lengths: torch.Tensor, frame_lengths: torch.Tensor
 ) -> torch.Tensor:
@@ -11,9 +19,7 @@ def ctc_feasible(
 
     targets (B, L) padded, target_lengths (B,), frame_lengths (B,) after the encoder.
     """
-    positions = torch.arange(targets.shape[1] - 1, device=targets.device)
-    repeats = (targets[:, 1:] == targets[:, :-1]) & (positions < target_lengths[:, None] - 1)
-    return frame_lengths >= target_lengths + repeats.sum(dim=1)
+    return frame_lengths >= ctc_min_frames(targets, target_lengths)
 
 
 def ctc_loss(

@@ -61,15 +61,22 @@ class ASRModel(pl.LightningModule):
             return inputs, lengths
         return self.frontend(inputs, lengths)
 
+    def encoder_inputs(
+        self, inputs: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms (B, S) or cached features (B, T, F) -> the features (B, T, F) the encoder
+        sees, lengths (B,): both augment stages applied (they act in training mode only)."""
+        if inputs.dim() == 2:
+            inputs, lengths = self.wave_augment(inputs, lengths)
+        feats, lengths = self.features(inputs, lengths)
+        return self.augment(feats, lengths)
+
     def forward(
         self, inputs: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms (B, S) or cached features (B, T, F), with their lengths (B,)
         -> the head's scores: CTC log-probs (B, T', V) or class logits (B, C); lengths (B,)."""
-        if inputs.dim() == 2:
-            inputs, lengths = self.wave_augment(inputs, lengths)
-        feats, lengths = self.features(inputs, lengths)
-        feats, lengths = self.augment(feats, lengths)
+        feats, lengths = self.encoder_inputs(inputs, lengths)
         hidden, lengths = self.encoder(feats, lengths)
         return self.head(hidden, lengths)
 

@@ -117,7 +117,7 @@ def rms_dbfs(wave: np.ndarray) -> float:
     return 20 * math.log10(rms) if rms > 0 else -math.inf
 
 
-def _audio_issues(utt: Utterance, options: ScanOptions) -> tuple[AudioInfo | None, list[Issue]]:
+def audio_issues(utt: Utterance, options: ScanOptions) -> tuple[AudioInfo | None, list[Issue]]:
     """The file's header (None when unreadable) and what is wrong with its audio."""
     issue = partial(Issue, utt.where, str(utt.audio_filepath))
     try:
@@ -159,7 +159,7 @@ def _scan_split(
     transcripts = {problem.index: problem.message for problem in problems}
     result = SplitScan(split, manifest, Stats(), [], [])
     for index, utt in enumerate(utterances):
-        info, issues = _audio_issues(utt, options)
+        info, issues = audio_issues(utt, options)
         if index in transcripts:
             issues.append(Issue(utt.where, str(utt.audio_filepath), transcripts[index], "error"))
         result.stats.count_text(utt, tokenizer)
@@ -283,7 +283,8 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[object]]) -> list[str]:
+    """The lines of a markdown table: the header, then one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
 
@@ -328,7 +329,7 @@ def _section(title: str, summary: dict) -> list[str]:
     lines += [
         "### Characters",
         "",
-        *_table(
+        *markdown_table(
             ["char", "count", "status"],
             [[repr(c["char"]), c["count"], c["status"]] for c in summary["characters"]],
         ),
@@ -338,7 +339,7 @@ def _section(title: str, summary: dict) -> list[str]:
         lines += [
             "### Characters the tokenizer cannot encode",
             "",
-            *_table(
+            *markdown_table(
                 ["char", "lines", "examples"],
                 [
                     [repr(char), u["lines"], "<br>".join(u["examples"])]
@@ -374,7 +375,7 @@ def render_markdown(report: dict) -> str:
         f"{options['max_duration']:g} s, silent below {options['silence_dbfs']:g} dBFS RMS, "
         f"tokenizer alphabet {report['alphabet']!r}.",
         "",
-        *_table(["split", "lines", "clean", "bad", "warned", "hours", "clean hours"], rows),
+        *markdown_table(["split", "lines", "clean", "bad", "warned", "hours", "clean hours"], rows),
         "",
         *_section("All splits", report["overall"]),
     ]
@@ -387,7 +388,7 @@ def render_markdown(report: dict) -> str:
             "",
         ]
         lines += (
-            _table(
+            markdown_table(
                 ["line", "path", "severity", "reason"],
                 [[i["where"], i["path"], i["severity"], i["reason"]] for i in split["issues"]],
             )

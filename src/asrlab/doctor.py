@@ -1,0 +1,31 @@
+"""asrlab-doctor: checks a training setup with exactly the training config and overrides.
+
+Writes report.md and report.json into its run folder; exits 1 when a check is fatal.
+"""
+
+import logging
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from asrlab.diagnose.findings import worst
+from asrlab.diagnose.report import log_findings, write_report
+from asrlab.diagnose.run import diagnose
+
+log = logging.getLogger(__name__)
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="doctor")
+def main(cfg: DictConfig) -> None:
+    findings = diagnose(cfg)
+    log_findings(findings, cfg.doctor.max_listed)
+    report = write_report(findings, Path(cfg.paths.output_dir), cfg.doctor.max_listed)
+    status = worst(findings)
+    log.info("doctor: %s; report: %s", status, report)
+    if status == "fatal":
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
