@@ -6,12 +6,22 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+from torch import nn
 
+from asrlab.batch import Batch
+from asrlab.callbacks.loader_position import LoaderPosition
+from asrlab.callbacks.rng_state import RngState
 from asrlab.checkpoint_io import AtomicCheckpointIO
-from helpers import manifest_overrides
+from asrlab.data.datamodule import ASRDataModule
+from asrlab.data.datasets.manifest import Manifests
+from asrlab.data.tokenizer import CharTokenizer
+from helpers import manifest_overrides, write_dataset
 from test_reproduce import TINY_RUN, assert_same_weights, cli, final_metrics, final_weights
 
 # data.batch_size=6 makes 4 steps per epoch of the 24 training utterances: every step checkpoint
@@ -36,6 +46,100 @@ def test_failed_save_leaves_the_previous_checkpoint(
     monkeypatch.undo()
     assert io.load_checkpoint(path, weights_only=True)["step"] == 1
     assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
+
+
+class _Recorder(pl.LightningModule):
+    """Fits one weight to the batches' mean sample with a one-cycle schedule (whose total steps,
+    as in ASRModel, set up the training data early); records each training batch's ids and a
+    number drawn from torch's global generator, as augmentation would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(()))
+        self.seen: list[tuple[list[str], float]] = []
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        self.seen.append((batch.ids, torch.rand(()).item()))
+        return (self.weight - 100 * batch.waves.mean()) ** 2
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = torch.optim.SGD(self.parameters(), lr=0.1)
+        steps = int(self.trainer.estimated_stepping_batches)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, 0.1, total_steps=steps)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+
+class _Killed(Exception):
+    pass
+
+
+class _KillAt(pl.Callback):
+    """Ends `fit` with an exception before training step `step + 1`."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args: object) -> None:
+        if trainer.global_step == self.step:
+            raise _Killed
+
+
+def _fit(
+    manifest: Path,
+    folder: Path,
+    num_workers: int,
+    kill_at: int | None = None,
+    ckpt: Path | None = None,
+) -> tuple[_Recorder, pl.Trainer]:
+    """2 epochs of 4 batches of 3 utterances, `last.ckpt` (with the random states) every 3
+    steps."""
+    torch.manual_seed(0)
+    source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
+    data = ASRDataModule(source, CharTokenizer(), batch_size=3, num_workers=num_workers, seed=7)
+    model = _Recorder()
+    every_3 = ModelCheckpoint(folder, every_n_train_steps=3, save_top_k=0, save_last=True)
+    callbacks = [every_3, LoaderPosition(), RngState()]
+    callbacks += [_KillAt(kill_at)] if kill_at is not None else []
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=2,
+        callbacks=callbacks,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=folder,
+    )
+    trainer.fit(model, datamodule=data, ckpt_path=ckpt)
+    return model, trainer
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_checkpoint_holds_the_loader_position_and_resume_trains_the_rest(
+    num_workers: int, tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    manifest = write_dataset(tmp_path / "data", ["utterance"] * 12)
+    full, _ = _fit(manifest, tmp_path / "full", num_workers)
+    assert len(full.seen) == 8 and full.seen[:4] != full.seen[4:]
+
+    # Killed after step 7: last.ckpt is step 6's, epoch 1 after 2 of its 4 batches (the workers
+    # had already drawn the rest of the epoch from the sampler). Resumed, the run trains on the
+    # same batches and draws the same random numbers as the uninterrupted one.
+    killed = tmp_path / "killed"
+    with pytest.raises(_Killed):
+        _fit(manifest, killed, num_workers, kill_at=7)
+    checkpoint = torch.load(killed / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 6
+    position = checkpoint["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    assert position == [{"epoch": 1, "batches_yielded": 2}]
+
+    resumed, trainer = _fit(manifest, killed, num_workers, ckpt=killed / "last.ckpt")
+    assert resumed.seen == full.seen[6:]
+    assert trainer.global_step == 8 and trainer.current_epoch == 2
+    assert torch.equal(resumed.weight, full.weight)
+    assert not [w for w in recwarn if "not resumable" in str(w.message)]
 
 
 def _wait_for_validated_last(checkpoints: Path, process: subprocess.Popen) -> None:
@@ -80,4 +184,43 @@ def test_killed_run_resumes_to_the_uninterrupted_result(
 
     cli("asrlab-resume", str(killed), cwd=tmp_path)
     assert final_metrics(killed) == final_metrics(full)
+    assert_same_weights(final_weights(killed), final_weights(full))
+
+
+@pytest.mark.slow
+def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    # last.ckpt every 2 steps: steps 2 and 6 fall mid-epoch, and the last, step 8, leaves each
+    # run's final weights in it. The killed run trains step 7, then SIGKILLs itself; its
+    # last.ckpt is step 6's, 2 batches into the second epoch. Two loader workers draw batches
+    # ahead of training.
+    overrides = [*manifest_overrides(tiny_synth), *TINY_RUN, "data.num_workers=2"]
+    overrides += ["callbacks.step_checkpoint.every_n_train_steps=2"]
+    kill = ["+callbacks.sigkill._target_=sigkill.SigkillAtStep", "+callbacks.sigkill.step=7"]
+    script = str(Path(sys.executable).parent / "asrlab-train")
+    env = {**os.environ, "ASRLAB_DATA_DIR": str(tmp_path / "data")}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    killed, full = tmp_path / "killed", tmp_path / "full"
+    runs = [
+        subprocess.Popen(
+            [script, *overrides, *extra, f"hydra.run.dir={run}"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for run, extra in ((killed, kill), (full, []))
+    ]
+    assert runs[0].wait() == -signal.SIGKILL
+    assert runs[1].wait() == 0
+    assert not (killed / "metrics.json").exists()
+    checkpoint = torch.load(killed / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 6
+    position = checkpoint["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    assert position == [{"epoch": 1, "batches_yielded": 6 - STEPS_PER_EPOCH}]
+
+    cli("asrlab-resume", str(killed), "~callbacks.sigkill", cwd=tmp_path)
+    assert final_metrics(killed) == final_metrics(full)
+    assert final_metrics(full)["global_step"] == 2 * STEPS_PER_EPOCH
     assert_same_weights(final_weights(killed), final_weights(full))

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 from torch import nn
-from torch.utils.data import DataLoader
 
 from asrlab.data.collate import collate
 from asrlab.data.dataset import SpeechDataset
 from asrlab.data.feature_cache import CachedFeatureDataset, FeatureCache
+from asrlab.data.loader import ResumableLoader
 from asrlab.data.manifest import ManifestError, describe, find_problems, read_manifest
 from asrlab.data.sampler import BucketBatchSampler
 from asrlab.data.source import Source
@@ -124,7 +124,7 @@ class ASRDataModule(pl.LightningDataModule):
         seconds = np.array([u.duration for u in self.datasets[split].utterances])
         return np.maximum(1, np.round(seconds * 1000 / self.hop_ms)).astype(np.int64)
 
-    def _loader(self, split: str, train: bool) -> DataLoader:
+    def _loader(self, split: str, train: bool) -> ResumableLoader:
         """Training: shuffled buckets, at least ~4 batches each. Eval: sorted by length."""
         size = len(self.datasets[split])
         buckets = max(1, min(self.num_buckets, size // (4 * (self.batch_size or 32))))
@@ -136,23 +136,23 @@ class ASRDataModule(pl.LightningDataModule):
             shuffle=train,
             seed=self.seed,
         )
-        return DataLoader(
+        return ResumableLoader(
             self.datasets[split],
-            batch_sampler=sampler,
+            sampler,
             collate_fn=collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> ResumableLoader:
         return self._loader("train", train=True)
 
-    def eval_dataloader(self, split: str) -> DataLoader:
+    def eval_dataloader(self, split: str) -> ResumableLoader:
         """Any split (after `setup`) in evaluation order: sorted by length, not shuffled."""
         return self._loader(split, train=False)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> ResumableLoader:
         return self.eval_dataloader("val")
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> ResumableLoader:
         return self.eval_dataloader("test")

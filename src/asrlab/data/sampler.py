@@ -92,6 +92,11 @@ class BucketBatchSampler(Sampler[list[int]]):
         """Itself: Lightning calls ``set_epoch`` on ``batch_sampler.sampler``, not on this."""
         return self
 
+    @property
+    def resume_position(self) -> int:
+        """Batches of this epoch that the next iteration skips (set by `load_state_dict`)."""
+        return self._resume_at
+
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose shuffle to use; a new epoch forgets any resume position."""
         if epoch != self.epoch:
@@ -128,7 +133,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         """The epoch and how many of its batches this sampler has yielded.
 
         With ``num_workers > 0`` a DataLoader draws batches ahead of the training step; to resume
-        exactly, store the number of batches actually trained on as ``batches_yielded`` instead.
+        exactly, store the number of batches actually trained on as ``batches_yielded`` instead
+        (``asrlab.data.loader.ResumableLoader`` does).
         """
         return {"epoch": self.epoch, "batches_yielded": self._yielded}
 

@@ -1,0 +1,140 @@
+"""asrlab-results: seed replicates grouped by config, mean ± sample std, failures counted."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from asrlab.compare.replicates import config_hash, group_replicates
+from asrlab.compare.runs import load_runs, read_config
+from asrlab.results import main
+from helpers import GRU, LSTM, manifest_overrides, write_run
+
+
+def _replicate(
+    folder: Path,
+    seed: int,
+    encoder: dict,
+    lr: float,
+    wer_cer: tuple[float, float] | None,
+    dirty: bool = False,
+) -> None:
+    """A fake run folder of `seed`: finished with (test WER, CER), or failed (None)."""
+    metrics = None
+    if wer_cer is not None:
+        metrics = {"test_wer": wer_cer[0], "test_cer": wer_cer[1], "num_params": 50_000}
+        metrics.update(train_seconds=10.0 * seed, git_commit="0123456789abcdef", git_dirty=dirty)
+    error = None if wer_cer else "RuntimeError: loss is NaN at step 3"
+    write_run(folder, encoder, lr, metrics, [], error=error)
+    config_path = folder / ".hydra" / "config.yaml"
+    config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "seed": seed}))
+    overrides_path = folder / ".hydra" / "overrides.yaml"
+    overrides = json.loads(overrides_path.read_text())
+    overrides_path.write_text(json.dumps([f"seed={seed}", "experiment=tiny", *overrides]))
+
+
+@pytest.fixture(scope="module")
+def replicates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """GRU at lr 1e-3 over seeds 1-3 (and a failed seed 4), the same at lr 3e-3 and LSTM with
+    one seed each."""
+    root = tmp_path_factory.mktemp("multirun")
+    gru, lstm = {"_target_": GRU, "hidden": 64}, {"_target_": LSTM, "hidden": 64}
+    wers = {1: (0.10, 0.02), 2: (0.20, 0.04), 3: (0.30, 0.09), 4: None}
+    for seed, wer_cer in wers.items():
+        _replicate(root / f"{seed - 1}_seed={seed}", seed, gru, 1e-3, wer_cer, dirty=seed == 2)
+    _replicate(root / "other" / "0_seed=1", 1, gru, 3e-3, (0.5, 0.2))
+    _replicate(root / "other" / "1_seed=1", 1, lstm, 1e-3, (0.4, 0.1))
+    return root
+
+
+def test_replicates_share_a_config_hash_and_other_configs_do_not(replicates: Path) -> None:
+    runs, failed = load_runs([replicates], val_curves=False)
+    groups, ungrouped = group_replicates(runs, failed)
+    assert not ungrouped
+    sizes = {g.config_hash: (len(g.runs), len(g.failed), g.overrides) for g in groups}
+    seeds = sorted(config_hash(read_config(replicates / f"{n}_seed={n + 1}")) for n in range(4))
+    assert seeds[0] == seeds[-1] and seeds[0] in sizes
+    assert sizes.pop(seeds[0]) == (3, 1, ["encoder=gru", "optimizer.lr=0.001"])
+    assert sorted(sizes.values()) == [
+        (1, 0, ["encoder=gru", "optimizer.lr=0.003"]),
+        (1, 0, ["encoder=lstm", "optimizer.lr=0.001"]),
+    ]
+    assert groups[0].seeds == [1, 2, 3] and groups[0].experiment == "tiny"
+
+
+def _table(markdown: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("| ") and "---" not in line
+    ]
+
+
+def test_writes_mean_and_sample_std_over_seeds(
+    replicates: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "RESULTS.md"
+    main([str(replicates), "--out", str(out)])
+    markdown = out.read_text()
+    assert markdown == capsys.readouterr().out.split("wrote ")[0]
+    assert f"Regenerate with `asrlab-results {replicates} --out {out}`" in markdown
+    assert "sample standard deviation (ddof=1)" in markdown
+
+    header, *rows = _table(markdown)
+    assert header[:7] == [
+        "experiment",
+        "overrides",
+        "test set",
+        "test WER %",
+        "test CER %",
+        "seeds",
+        "failed",
+    ]
+    by_overrides = {row[1]: dict(zip(header, row, strict=True)) for row in rows}
+    assert len(rows) == 3
+    gru = by_overrides["encoder=gru optimizer.lr=0.001"]
+    # WER 10, 20, 30 %: mean 20, sample std 10 (the population std would be 8.16).
+    assert gru["test WER %"] == "20.00 ± 10.00"
+    # CER 2, 4, 9 %: mean 5, sample std sqrt((9 + 1 + 16) / 2) = 3.61.
+    assert gru["test CER %"] == "5.00 ± 3.61"
+    assert (gru["seeds"], gru["failed"], gru["params"]) == ("3", "1", "50.0k")
+    assert gru["train s (mean)"] == "20.0"
+    assert gru["commit"] == "0123456 (dirty)"
+    assert by_overrides["encoder=lstm optimizer.lr=0.001"]["test WER %"] == "40.00 ± -"
+    assert by_overrides["encoder=gru optimizer.lr=0.003"]["commit"] == "0123456"
+
+    (failure,) = [line for line in markdown.splitlines() if "loss is NaN at step 3" in line]
+    assert f"(config {gru['config']})" in failure
+    assert "(seed 2, test WER 20.00%)" in markdown
+
+
+def test_no_runs_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path)])
+    assert exit_info.value.code == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "missing")])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.slow
+def test_seed_multirun_of_an_experiment(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "ASRLAB_DATA_DIR": str(tmp_path / "data")}
+    train = [str(bin_dir / "asrlab-train"), "-m", "seed=1,2,3", "experiment=crnn", "debug=fast"]
+    train += ["encoder.hidden_size=32", *manifest_overrides(tiny_synth), "hydra.sweep.dir=sweep"]
+    done = subprocess.run(train, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    results = [str(bin_dir / "asrlab-results"), "sweep"]
+    done = subprocess.run(results, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    header, *rows = _table((tmp_path / "RESULTS.md").read_text())
+    assert len(rows) == 1
+    row = dict(zip(header, rows[0], strict=True))
+    assert (row["experiment"], row["seeds"], row["failed"]) == ("crnn", "3", "0")
+    assert row["test set"] == "manifest (test=test.jsonl)"
+    assert row["overrides"] == "debug=fast encoder.hidden_size=32 data=manifest"
