@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from asrlab.checkpoint import load_model
+from asrlab.checkpoint import load_model, read_checkpoint
 from asrlab.data.manifest import ManifestError
 from asrlab.data.tokenizer import tokenizer_from_state_dict
 from asrlab.train import train
@@ -58,7 +57,7 @@ def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
     assert "git_commit" in saved and saved["epochs"] == 1
 
     last = tmp_path / "checkpoints" / "last.ckpt"
-    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    checkpoint = read_checkpoint(last)
     assert checkpoint["tokenizer"]["type"] == "char"
     assert checkpoint["asrlab_config"]["encoder"]["hidden_size"] == 64
 
@@ -66,8 +65,8 @@ def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
     tags = events.Tags()
     assert {"train/loss", "val/loss", "val/wer", "val/cer"} <= set(tags["scalars"])
     assert any(t.startswith("lr-") for t in tags["scalars"])
-    assert "val/features" in tags["images"]
-    assert "val/samples/text_summary" in tags["tensors"]
+    assert "probe/0/features" in tags["images"]
+    assert "probe/transcripts/text_summary" in tags["tensors"]
 
     resumed = tmp_path / "resumed"
     resumed.mkdir()
@@ -171,6 +170,6 @@ def test_bpe_tokenizer_and_lm_are_fitted_to_the_training_transcripts(
     assert metrics["test_wer"] >= 0.0
     assert (tmp_path / "tokenizer.model").is_file()
     assert "\\2-grams:" in (tmp_path / "lm.arpa").read_text()
-    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    checkpoint = read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
     tokenizer = tokenizer_from_state_dict(checkpoint["tokenizer"])
     assert tokenizer.vocab_size <= 40 and tokenizer.decode(tokenizer.encode("one two")) == "one two"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -90,6 +91,14 @@ def build_model(
         scheduler=instantiate(cfg.scheduler),
         config=OmegaConf.to_container(cfg, resolve=True),
     )
+
+
+def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
+    """The `trainer` config with the `callbacks` and `logger` configs' objects, as `asrlab-train`
+    runs it; `overrides` replace trainer arguments (e.g. `max_steps=10`)."""
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()]
+    loggers = [instantiate(c) for c in cfg.logger.values()]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, **overrides)
 
 
 def build_datamodule(cfg: DictConfig, tokenizer: Tokenizer) -> ASRDataModule:

@@ -7,19 +7,23 @@ import functools
 import json
 import logging
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 import hydra
 import pytorch_lightning as pl
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from asrlab.build import build_datamodule, build_model, build_tokenizer, training_texts
+from asrlab.build import (
+    build_datamodule,
+    build_model,
+    build_tokenizer,
+    build_trainer,
+    training_texts,
+)
+from asrlab.diagnose.preflight import preflight
 from asrlab.run_info import run_info, write_run_info
+from asrlab.trial import run_trial
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +40,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     tokenizer = build_tokenizer(cfg, texts)
     datamodule = build_datamodule(cfg, tokenizer)
     model = build_model(cfg, tokenizer, texts)
-    callbacks = [instantiate(c) for c in cfg.callbacks.values()]
-    loggers = [instantiate(c) for c in cfg.logger.values()]
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    preflight(cfg, datamodule, model)
+    trainer = build_trainer(cfg)
 
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
@@ -94,28 +97,8 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    """Train; returns `cfg.optimized_metric`.
-
-    In a multirun a failing trial writes error.json into its folder, then raises a RuntimeError
-    with the message (plain, so that it pickles back from a launcher's worker process): the
-    Optuna sweeper records the trial as failed and goes on, up to `hydra.sweeper.max_failure_rate`.
-    """
-    try:
-        return train(cfg).get(cfg.optimized_metric)
-    except Exception as error:
-        hydra_cfg = HydraConfig.get()
-        if hydra_cfg.mode != RunMode.MULTIRUN:
-            raise
-        message = " ".join(f"{type(error).__name__}: {error}".split())  # one line, for listings
-        path = Path(hydra_cfg.runtime.output_dir) / "error.json"
-        failure = {
-            "error": message,
-            "traceback": traceback.format_exc(),
-            "overrides": list(hydra_cfg.overrides.task),
-        }
-        path.write_text(json.dumps(failure, indent=2) + "\n")
-        log.exception("trial %s failed; details in %s", hydra_cfg.job.num, path)
-        raise RuntimeError(f"{message} (details in {path})") from error
+    """Train; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`)."""
+    return run_trial(train, cfg)
 
 
 if __name__ == "__main__":
