@@ -8,11 +8,11 @@ standard deviation over the seeds, parameters, mean training time, the config's 
 commits. Failed runs are counted in their row and listed, never averaged.
 """
 
-import argparse
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
+from asrlab.compare.cli import parse_run_paths, run_paths_parser
 from asrlab.compare.replicates import Replicates, group_replicates, mean_std
 from asrlab.compare.report import count, error_summary, format_metric, md_row
 from asrlab.compare.runs import FailedRun, Run, load_runs
@@ -111,24 +111,15 @@ def render(groups: Sequence[Replicates], ungrouped: Sequence[FailedRun], command
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="asrlab-results",
-        description="Group the run folders under PATHs by config (all but the seed) and write "
-        "a Markdown table of test WER and CER, mean ± std over seeds.",
-    )
-    parser.add_argument(
-        "paths",
-        nargs="+",
-        type=Path,
-        metavar="PATH",
-        help="a run folder, or a folder searched recursively for them (e.g. a multirun)",
+    parser = run_paths_parser(
+        "asrlab-results",
+        "Group the run folders under PATHs by config (all but the seed) and write a Markdown "
+        "table of test WER and CER, mean ± std over seeds.",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("RESULTS.md"), help="the file to write (RESULTS.md)"
     )
-    args = parser.parse_args(argv)
-    if missing := [str(p) for p in args.paths if not p.is_dir()]:
-        parser.error(f"no such folder: {', '.join(missing)}")
+    args = parse_run_paths(parser, argv)
 
     runs, failed = load_runs(args.paths, val_curves=False)
     if not runs and not failed:

@@ -1,6 +1,7 @@
 """The asrlab-compare command line."""
 
 import argparse
+from argparse import Namespace
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,17 +10,30 @@ from asrlab.compare.report import print_tables, write_csv, write_markdown
 from asrlab.compare.runs import METRIC_CHOICES, load_runs, rank, varied_keys
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="asrlab-compare",
-        description="Rank the run folders under PATHs and show which settings they varied.",
-    )
+def run_paths_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A command-line parser taking PATH... (run folders, or folders holding them)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "paths",
         nargs="+",
         type=Path,
         metavar="PATH",
         help="a run folder, or a folder searched recursively for them (e.g. a multirun)",
+    )
+    return parser
+
+
+def parse_run_paths(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Namespace:
+    """The parsed arguments; a PATH that is not a folder is a usage error."""
+    args = parser.parse_args(argv)
+    if missing := [str(p) for p in args.paths if not p.is_dir()]:
+        parser.error(f"no such folder: {', '.join(missing)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = run_paths_parser(
+        "asrlab-compare", "Rank the run folders under PATHs and show which settings they varied."
     )
     parser.add_argument(
         "--metric",
@@ -32,10 +46,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=Path,
         help="folder for runs.csv, runs.md and the plots (default: compare/ under the first PATH)",
     )
-    args = parser.parse_args(argv)
-    if missing := [str(p) for p in args.paths if not p.is_dir()]:
-        parser.error(f"no such folder: {', '.join(missing)}")
-
+    args = parse_run_paths(parser, argv)
     runs, failed = load_runs(args.paths)
     names = ", ".join(map(str, args.paths))
     if not runs and not failed:
