@@ -25,6 +25,21 @@ def run_decoder(decoder: DictConfig, run_dir: Path) -> DictConfig:
     return OmegaConf.merge(decoder, {"lm": str(run_dir / "lm.arpa")})
 
 
+def missing_lm(decoder: DictConfig, run_dir: Path, key: str) -> str | None:
+    """What is wrong with a resolved decoder config (`run_decoder`) whose LM file does not
+    exist, naming its config `key` (e.g. decoder.lm); None when it has no LM or the file exists."""
+    lm = decoder.get("lm")
+    if not lm or Path(lm).is_file():
+        return None
+    if Path(lm) == run_dir / "lm.arpa":
+        return (
+            f"{key}: the LM estimated from the run's training transcripts is its folder's "
+            f"lm.arpa, and {lm} does not exist (the run was trained without decoder=beam_lm): "
+            f"give {key}=FILE.arpa (asrlab-lm builds one)"
+        )
+    return f"{key}={lm}: no such file"
+
+
 def checkpoint_config(checkpoint: dict[str, Any], run_dir: Path) -> DictConfig:
     """The run's resolved config; an LM it estimated (`decoder.lm: train`) is the run folder's."""
     cfg = OmegaConf.create(checkpoint["asrlab_config"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from asrlab.checkpoint import load_model, run_decoder
+from asrlab.checkpoint import load_model, missing_lm, run_decoder
 from asrlab.heads.ctc import CTCHead
 from asrlab.module import ASRModel
 
@@ -104,15 +104,7 @@ def decoder_configs(
         if name == CHECKPOINT_DECODER:
             decoder = OmegaConf.merge(run_decoder_cfg, decoder)
         resolved = run_decoder(decoder, run_dir)
-        lm = resolved.get("lm")
-        if lm and not Path(lm).is_file():
-            if Path(lm) == run_dir / "lm.arpa":
-                raise EvaluationError(
-                    f"decoders.{name}.lm: the LM estimated from the run's training transcripts "
-                    f"is its folder's lm.arpa, and {lm} does not exist (the run was trained "
-                    f"without decoder=beam_lm): give decoders.{name}.lm=FILE.arpa "
-                    "(asrlab-lm builds one)"
-                )
-            raise EvaluationError(f"decoders.{name}.lm={lm}: no such file")
+        if problem := missing_lm(resolved, run_dir, f"decoders.{name}.lm"):
+            raise EvaluationError(problem)
         configs[name] = resolved
     return configs

@@ -5,7 +5,7 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from asrlab.checkpoint import run_decoder
+from asrlab.checkpoint import missing_lm, run_decoder
 from asrlab.heads.ctc import CTCHead, Decoder
 from asrlab.module import ASRModel
 
@@ -21,11 +21,6 @@ def choose_decoder(model: ASRModel, decoder: DictConfig | None, run_dir: Path) -
     if decoder is None:
         return model.head.decoder
     decoder = run_decoder(decoder, run_dir)
-    lm = decoder.get("lm")
-    if lm and not Path(lm).is_file():
-        trained = Path(lm) == run_dir / "lm.arpa"
-        why = "the run was not trained with decoder=beam_lm; " if trained else ""
-        raise ValueError(
-            f"decoder.lm={lm}: no such file ({why}give decoder.lm=FILE.arpa; asrlab-lm builds one)"
-        )
+    if problem := missing_lm(decoder, run_dir, "decoder.lm"):
+        raise ValueError(problem)
     return instantiate(decoder)(tokenizer=model.tokenizer)
