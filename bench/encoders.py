@@ -16,9 +16,8 @@ import tempfile
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
-from asrlab.checkpoint import read_checkpoint
+from asrlab.checkpoint import checkpoint_config, read_checkpoint
 from asrlab.data.manifest import read_manifest
 from common import REPO, RESULTS, write_result
 
@@ -38,8 +37,8 @@ def train(encoder: str, overrides: list[str], run_dir: Path) -> dict:
 
 def train_audio_seconds(run_dir: Path) -> float:
     """Seconds of audio in the run's training split (its checkpoint holds the resolved config)."""
-    checkpoint = read_checkpoint(run_dir / "checkpoints" / "last.ckpt")
-    source = instantiate(OmegaConf.create(checkpoint["asrlab_config"]).data.source)
+    path = run_dir / "checkpoints" / "last.ckpt"
+    source = instantiate(checkpoint_config(path, read_checkpoint(path)).data.source)
     return sum(u.duration for u in read_manifest(source.prepare()["train"]))
 
 

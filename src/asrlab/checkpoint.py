@@ -9,6 +9,7 @@ from asrlab.build import LM_FROM_TRAINING, build_model
 from asrlab.data.tokenizer import tokenizer_from_state_dict
 from asrlab.module import ASRModel
 from asrlab.safe_load import safe_load
+from asrlab.trust import check_config
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -40,8 +41,12 @@ def missing_lm(decoder: DictConfig, run_dir: Path, key: str) -> str | None:
     return f"{key}={lm}: no such file"
 
 
-def checkpoint_config(checkpoint: dict[str, Any], run_dir: Path) -> DictConfig:
-    """The run's resolved config; an LM it estimated (`decoder.lm: train`) is the run folder's."""
+def checkpoint_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:
+    """The resolved config of the run of the checkpoint `path` (RUN/checkpoints/X.ckpt), checked
+    before anything of it is instantiated (`UntrustedTargetError`: asrlab.trust); an LM it
+    estimated (`decoder.lm: train`) is the run folder's."""
+    check_config(checkpoint["asrlab_config"], str(path), "asrlab_config")
+    run_dir = path.parent.parent
     cfg = OmegaConf.create(checkpoint["asrlab_config"])
     with open_dict(cfg):
         cfg.decoder = run_decoder(cfg.decoder, run_dir)
@@ -53,7 +58,7 @@ def load_model(path: str | Path) -> tuple[ASRModel, DictConfig]:
     its config."""
     path = Path(path)
     checkpoint = read_checkpoint(path)
-    cfg = checkpoint_config(checkpoint, path.parent.parent)
+    cfg = checkpoint_config(path, checkpoint)
     tokenizer = tokenizer_from_state_dict(checkpoint["tokenizer"])
     labels = checkpoint["state_dict"].get("head._extra_state", {}).get("labels", [])
     model = build_model(cfg, tokenizer, texts=lambda: labels)

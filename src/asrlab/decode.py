@@ -15,7 +15,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.build import LM_FROM_TRAINING, build_datamodule
-from asrlab.evaluation.inputs import checkpoint_path, load_checkpoint, split_stage
+from asrlab.evaluation.inputs import (
+    EvaluationError,
+    checkpoint_path,
+    load_checkpoint,
+    split_stage,
+)
 from asrlab.evaluation.run import decode as decode_posteriors
 from asrlab.logprob_cache import cached_posteriors, cached_training_lm
 from asrlab.module import ASRModel
@@ -101,8 +106,13 @@ def _log_hparams(cfg: DictConfig, metrics: dict[str, Any]) -> None:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="decode")
 def main(cfg: DictConfig) -> float | None:
-    """Decode; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`)."""
-    return run_trial(decode, cfg)
+    """Decode; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`); bad
+    input (checkpoint, split) exits with its message, no traceback."""
+    try:
+        return run_trial(decode, cfg)
+    except EvaluationError as err:
+        log.error("%s", err)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Returns the optimised metric, so Hydra sweepers can minimise it.
 import functools
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from asrlab.build import (
 from asrlab.diagnose.preflight import preflight
 from asrlab.run_info import run_info, write_run_info
 from asrlab.trial import run_trial
+from asrlab.trust import UntrustedTargetError, check_command_line
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +98,19 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def _main(cfg: DictConfig) -> float | None:
     """Train; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`)."""
     return run_trial(train, cfg)
+
+
+def main() -> None:
+    """asrlab-train; a config from a `--config-path` folder is checked (asrlab.trust) before
+    Hydra reads its logging settings or instantiates anything."""
+    try:
+        check_command_line(sys.argv[1:])
+    except UntrustedTargetError as err:
+        raise SystemExit(f"asrlab-train: {err}") from None
+    _main()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ checks are skipped while the data has a fatal problem, since loading it would st
 """
 
 import copy
+import pickle
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -25,6 +26,7 @@ from asrlab.diagnose.overfit import overfit
 from asrlab.diagnose.preflight import transcript_checks
 from asrlab.module import ASRModel
 from asrlab.posteriors import compute_posteriors
+from asrlab.trust import UntrustedTargetError
 
 
 def _model(cfg: DictConfig, manifests: dict[str, Path]) -> tuple[ASRModel, DictConfig]:
@@ -32,7 +34,10 @@ def _model(cfg: DictConfig, manifests: dict[str, Path]) -> tuple[ASRModel, DictC
     if path := cfg.doctor.checkpoint:
         if not Path(path).is_file():
             _fail(f"doctor.checkpoint: no such file {path} (give a run's checkpoints/X.ckpt)")
-        return load_model(path)
+        try:
+            return load_model(path)
+        except (pickle.UnpicklingError, UntrustedTargetError) as err:
+            _fail(f"doctor.checkpoint={path}: cannot load its model: {err}")
     return build_model(cfg, _tokenizer(cfg, manifests)), cfg
 
 

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from asrlab.checkpoint import load_model, missing_lm, run_decoder
 from asrlab.heads.ctc import CTCHead
 from asrlab.module import ASRModel
+from asrlab.trust import UntrustedTargetError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,14 @@ def load_checkpoint(path: Path) -> tuple[ASRModel, DictConfig]:
     """The checkpoint's model (eval mode) and its run's config; a CTC model, or an error."""
     try:
         model, run_cfg = load_model(path)
-    except (pickle.UnpicklingError, RuntimeError, KeyError, EOFError, OSError) as err:
+    except (
+        pickle.UnpicklingError,
+        UntrustedTargetError,
+        RuntimeError,
+        KeyError,
+        EOFError,
+        OSError,
+    ) as err:
         raise EvaluationError(
             f"ckpt_path={path}: cannot load its model ({type(err).__name__}: {err}); give a "
             "checkpoint asrlab-train wrote, in its run folder (RUN/checkpoints/*.ckpt)"
