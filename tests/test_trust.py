@@ -104,6 +104,11 @@ def test_interpolations_cannot_smuggle_a_target_in(encoder: Any, tmp_path: Path)
         check_config({"encoder": encoder}, "ckpt", "asrlab_config")
 
 
+def test_a_config_must_be_a_mapping_not_yaml_text() -> None:
+    with pytest.raises(UntrustedTargetError, match="ckpt: asrlab_config: a str, not a mapping"):
+        check_config("encoder: {_target_: os.remove}", "ckpt", "asrlab_config")
+
+
 def test_user_trust_from_the_environment_or_the_command_line_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -129,6 +129,8 @@ def check_config(cfg: Any, source: str, key: str = "", trusted: Sequence[str] = 
     untrusted target (see the module docstring); `trusted` adds to `user_trust()`."""
     trusted = [*trusted, *user_trust()]
     tree = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else cfg
+    if not isinstance(tree, dict):  # OmegaConf.create would parse a string as YAML
+        raise _refuse(source, key or "config", f"a {type(tree).__name__}, not a mapping")
     for path, value in _walk(tree, key):
         if isinstance(value, str):
             for name, after in _INTERPOLATION.findall(value):
