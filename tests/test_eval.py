@@ -24,6 +24,7 @@ from asrlab.decoders.lm import build_arpa
 from asrlab.eval import main
 from asrlab.evaluation.inputs import EvaluationError, data_config
 from asrlab.evaluation.run import evaluate
+from asrlab.logprob_cache import training_lm
 from helpers import manifest_overrides
 
 CONF = Path(asrlab.__file__).parent / "conf"
@@ -152,16 +153,22 @@ def test_another_data_option_is_read_as_the_model_reads(tiny_run: Path, tmp_path
     assert data.source._target_ == cfg.data.source._target_
 
 
-def test_lm_train_decodes_with_the_run_folders_lm(tiny_run: Path, tmp_path: Path) -> None:
+def test_lm_train_decodes_with_the_run_folders_lm_or_builds_it_as_decode_does(
+    tiny_run: Path, tmp_path: Path
+) -> None:
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     checkpoint = Path(shutil.copy(tiny_run / "checkpoints" / "last.ckpt", run / "checkpoints"))
     overrides = [f"ckpt_path={checkpoint}", "decoders=[beam_lm]", "decoders.beam_lm.beam_size=4"]
-    with pytest.raises(EvaluationError, match=f"{run / 'lm.arpa'} does not exist"):
-        _eval(overrides, tmp_path / "without")
-
+    # Trained without an LM: the one asrlab-decode builds from the training transcripts.
+    metrics = _eval(overrides, tmp_path / "without")
     _, cfg = load_model(checkpoint)
-    build_arpa((u.text for u in read_manifest(cfg.data.source.train)), run / "lm.arpa", order=2)
+    built = training_lm(run, cfg, run / "logprobs", cfg.lm.order, cfg.lm.unit)
+    assert built.parent == run / "logprobs" and built.is_file()
+    assert metrics["decoders"]["beam_lm"]["decoder"]["lm"] == str(built)
+
+    texts = (u.text for u in read_manifest(cfg.data.source.train))
+    build_arpa(texts, run / "lm.arpa", order=cfg.lm.order, unit=cfg.lm.unit)
     metrics = _eval(overrides, tmp_path / "with")
     assert metrics["decoders"]["beam_lm"]["decoder"]["lm"] == str(run / "lm.arpa")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from asrlab import reproduce
 from asrlab.run_info import RUN_INFO, run_info, warn_on_differences
 from helpers import manifest_overrides
 
@@ -75,3 +76,14 @@ def test_environment_differences_are_warned(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.WARNING):
         warn_on_differences({**current, "git_dirty": False}, {**current, "git_dirty": False})
     assert not caplog.records
+
+
+def test_options_may_follow_the_run_among_the_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(reproduce, "_train", lambda *args: calls.append(args))
+    reproduce.main(["RUN", "--out", "DIR", "trainer.max_epochs=10", "seed=2"])
+    reproduce.main(["RUN", "seed=2", "--out", "DIR"])
+    assert calls == [
+        (Path("RUN"), Path("DIR"), ["trainer.max_epochs=10", "seed=2"]),
+        (Path("RUN"), Path("DIR"), ["seed=2"]),
+    ]

@@ -38,7 +38,10 @@ def _best_val_wer(trial: Path) -> float:
 def test_a_failing_trial_is_recorded_as_failed_and_the_sweep_goes_on(
     tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
-    sweep, storage = tmp_path / "sweep", f"sqlite:///{tmp_path / 'optuna.db'}"
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    # Overrides far longer than a file name (255 characters), fixed and swept; no sweep folder
+    # given: outputs/train/multiruns/DATE_TIME under the current folder.
+    note = "n" * 300
     # The config's sampler seed draws dropout 0.1 and 0.0 for the first pair, then -1.0.
     result = _sweep(
         tiny_synth,
@@ -48,11 +51,17 @@ def test_a_failing_trial_is_recorded_as_failed_and_the_sweep_goes_on(
         "encoder.dropout=choice(0.0,0.1,-1.0)",
         f"hydra.sweeper.storage={storage}",
         "hydra.sweeper.study_name=failing",
-        f"hydra.sweep.dir={sweep}",
+        f"+fixed_note={note}",
+        f"+swept_note=choice({note})",
     )
+    (sweep,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
     trials = sorted(p for p in sweep.iterdir() if p.is_dir())
     failed = [t for t in trials if "encoder.dropout=-1.0" in t.name]
     assert len(trials) == 3 and len(failed) == 1
+    # Named by the job number and the swept values, each cut short; all overrides in .hydra/.
+    assert all(len(t.name) <= 100 and "fixed_note" not in t.name for t in trials)
+    assert failed[0].name.startswith(("0_", "1_", "2_")) and "swept_note=nnn" in failed[0].name
+    assert f"+fixed_note={note}" in OmegaConf.load(failed[0] / ".hydra" / "overrides.yaml")
     error = json.loads((failed[0] / "error.json").read_text())
     assert "dropout should be a number in range [0, 1]" in error["error"]
     assert "encoder.dropout=-1.0" in error["overrides"] and "Traceback" in error["traceback"]

@@ -22,7 +22,7 @@ from asrlab.evaluation.inputs import (
     split_stage,
 )
 from asrlab.evaluation.run import decode as decode_posteriors
-from asrlab.logprob_cache import cached_posteriors, cached_training_lm
+from asrlab.logprob_cache import cached_posteriors, run_cache_dir, training_lm
 from asrlab.module import ASRModel
 from asrlab.posteriors import Posteriors, compute_posteriors
 from asrlab.run_info import run_info, write_run_info
@@ -49,7 +49,7 @@ def decode(cfg: DictConfig) -> dict[str, Any]:
     split_stage(cfg.split)  # a bad split fails here, before the checkpoint is read
     checkpoint = checkpoint_path(cfg.ckpt_path)
     model, run_cfg = load_checkpoint(checkpoint)
-    cache_dir = Path(cfg.cache_dir or checkpoint.parent.parent / "logprobs")
+    cache_dir = Path(cfg.cache_dir or run_cache_dir(checkpoint))
     posteriors, logprobs, computed = cached_posteriors(
         cache_dir,
         checkpoint,
@@ -59,7 +59,7 @@ def decode(cfg: DictConfig) -> dict[str, Any]:
     )
     decoder, lm = cfg.decoder, None
     if decoder.get("lm") == LM_FROM_TRAINING:
-        lm = cached_training_lm(cache_dir, run_cfg, cfg.lm.order, cfg.lm.unit)
+        lm = training_lm(checkpoint.parent.parent, run_cfg, cache_dir, cfg.lm.order, cfg.lm.unit)
         decoder = OmegaConf.merge(decoder, {"lm": str(lm)})
     result = decode_posteriors("decoder", decoder, posteriors, model.tokenizer)
 

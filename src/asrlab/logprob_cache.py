@@ -98,3 +98,21 @@ def cached_training_lm(cache_dir: Path, train_cfg: DictConfig, order: int, unit:
     if _compute_once(path, write):
         log.info("%s-gram %s LM of the training transcripts: %s", order, unit, path)
     return path
+
+
+def run_cache_dir(checkpoint: Path) -> Path:
+    """The default cache of a checkpoint in a run folder (RUN/checkpoints/X.ckpt): RUN/logprobs."""
+    return checkpoint.parent.parent / "logprobs"
+
+
+def training_lm(
+    run_dir: Path, run_cfg: DictConfig, cache_dir: Path, order: int, unit: Unit
+) -> Path:
+    """The LM that `decoder.lm: train` means for a trained run (asrlab-decode and asrlab-eval
+    alike): the run folder's lm.arpa when training estimated this LM (the run's `lm` order and
+    unit), else the `order`-gram `unit` LM of its training transcripts, built once into
+    `cache_dir` (`cached_training_lm`)."""
+    own, trained = run_dir / "lm.arpa", run_cfg.get("lm") or {}
+    if own.is_file() and (trained.get("order"), trained.get("unit")) == (order, unit):
+        return own
+    return cached_training_lm(cache_dir, run_cfg, order, unit)

@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     (default RUN/reproduce/DATE_TIME)."""
     parser = _parser("asrlab-reproduce", "Rerun a run from its folder, into a new folder.")
     parser.add_argument("--out", type=Path, help="the new run folder")
-    args = parser.parse_args(argv)
+    # Intermixed: `--out DIR` may come after the run and before or among the overrides.
+    args = parser.parse_intermixed_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     out = args.out or args.run / "reproduce" / stamp
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 def resume(argv: list[str] | None = None) -> None:
     """asrlab-resume RUN [overrides]: continue a stopped or killed run in its own folder from its
     newest `last.ckpt`, keeping the run's `.hydra` record as it was."""
-    args = _parser("asrlab-resume", "Continue a run from its last checkpoint.").parse_args(argv)
+    parser = _parser("asrlab-resume", "Continue a run from its last checkpoint.")
+    args = parser.parse_intermixed_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
     _train(args.run, args.run, ["hydra.output_subdir=null", "ckpt_path=last", *args.overrides])

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from asrlab.checkpoint import load_model, missing_lm, run_decoder
+from asrlab.build import LM_FROM_TRAINING
+from asrlab.checkpoint import load_model, missing_lm
 from asrlab.heads.ctc import CTCHead
+from asrlab.logprob_cache import run_cache_dir, training_lm
 from asrlab.module import ASRModel
 from asrlab.trust import UntrustedTargetError
 
@@ -97,21 +99,27 @@ def data_config(cfg: DictConfig, run_cfg: DictConfig) -> DictConfig:
 
 
 def decoder_configs(
-    decoders: DictConfig | None, run_decoder_cfg: DictConfig, run_dir: Path
+    decoders: DictConfig | None, run_cfg: DictConfig, checkpoint: Path
 ) -> dict[str, DictConfig]:
     """Each `decoders` entry's config (partial: it takes the tokenizer); `checkpoint` is the
     run's own decoder. An LM estimated from the training transcripts (`lm: train`) is the run
-    folder's lm.arpa; a decoder's LM file must exist."""
+    folder's lm.arpa, or, for a run trained without it, built from its training transcripts
+    into RUN/logprobs as asrlab-decode does (`training_lm`); a decoder's LM file must exist."""
     if not decoders:
         raise EvaluationError(
             "no decoders: give decoders=[greedy,beam,...], or leave it out to use the "
             "checkpoint's own decoder"
         )
     configs = {}
+    run_dir = checkpoint.parent.parent
     for name, decoder in decoders.items():
         if name == CHECKPOINT_DECODER:
-            decoder = OmegaConf.merge(run_decoder_cfg, decoder)
-        resolved = run_decoder(decoder, run_dir)
+            decoder = OmegaConf.merge(run_cfg.decoder, decoder)
+        resolved = decoder
+        if decoder.get("lm") == LM_FROM_TRAINING:
+            order, unit = run_cfg.lm.order, run_cfg.lm.unit
+            lm = training_lm(run_dir, run_cfg, run_cache_dir(checkpoint), order, unit)
+            resolved = OmegaConf.merge(decoder, {"lm": str(lm)})
         if problem := missing_lm(resolved, run_dir, f"decoders.{name}.lm"):
             raise EvaluationError(problem)
         configs[name] = resolved

@@ -69,7 +69,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     stage = split_stage(cfg.split)
     checkpoint = checkpoint_path(cfg.ckpt_path)
     model, run_cfg = load_checkpoint(checkpoint)
-    decoders = decoder_configs(cfg.get("decoders"), run_cfg.decoder, checkpoint.parent.parent)
+    decoders = decoder_configs(cfg.get("decoders"), run_cfg, checkpoint)
     datamodule = build_datamodule(data_config(cfg, run_cfg), model.tokenizer)
     datamodule.setup(stage)
 
