@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from hydra.utils import instantiate
 
-from asrlab.build import build_model
+from asrlab.build import build_datamodule, build_model
 from asrlab.data.audio import audio_info
 from asrlab.data.sampler import BucketBatchSampler, padding_fraction
 from common import REPO, compose_train, write_result
@@ -72,7 +72,7 @@ def main(overrides: list[str]) -> None:
         cfg = compose_train(overrides, Path(run_dir))
         torch.manual_seed(cfg.seed)
         tokenizer = instantiate(cfg.tokenizer)
-        datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+        datamodule = build_datamodule(cfg, tokenizer)
         datamodule.prepare_data()
         datamodule.setup("fit")
         model = build_model(cfg, tokenizer)

@@ -16,6 +16,7 @@ from pathlib import Path
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.tokenizer import CharTokenizer
+from asrlab.features.frontends import LogMel
 from common import write_result
 
 WORDS = "zero one two three four five six seven eight nine".split()
@@ -49,6 +50,7 @@ def main(entries: int) -> None:
         datamodule = ASRDataModule(
             Manifests(train=str(manifest), val=str(small), test=str(small)),
             CharTokenizer(),
+            LogMel().output_frames,
             batch_size=None,
             max_frames_per_batch=20000,
             check_audio=False,

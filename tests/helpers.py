@@ -12,8 +12,11 @@ from torch.utils.tensorboard import SummaryWriter
 
 from asrlab.config import compose_config
 from asrlab.data.audio import write_audio
+from asrlab.features.frontends import LogMel
 
 SAMPLE_RATE = 16000
+FRAMES_OF = LogMel().output_frames
+"""Feature frames of samples by the default frontend, for data modules built without a config."""
 GRU = "asrlab.encoders.gru.GRUEncoder"
 LSTM = "asrlab.encoders.lstm.LSTMEncoder"
 

@@ -8,7 +8,7 @@ from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
 import asrlab
-from asrlab.build import build_model, build_tokenizer
+from asrlab.build import build_datamodule, build_model, build_tokenizer
 from helpers import compose_train
 
 CONF = Path(asrlab.__file__).parent / "conf"
@@ -62,7 +62,7 @@ def test_data_options_instantiate(option: str, tmp_path: Path) -> None:
     if option == "manifest":
         overrides += [f"data.source.{s}={tmp_path}/{s}.jsonl" for s in ("train", "val", "test")]
     cfg = compose_train(overrides, tmp_path)
-    datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+    datamodule = build_datamodule(cfg, instantiate(cfg.tokenizer))
     assert datamodule.sample_rate == cfg.data.sample_rate
 
 
@@ -95,7 +95,7 @@ def test_experiments_compose_into_a_model_and_data_module(option: str, tmp_path:
     cfg = compose_train([f"experiment={option}"], tmp_path)
     tokenizer = instantiate(cfg.tokenizer)
     model = build_model(cfg, tokenizer)
-    datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+    datamodule = build_datamodule(cfg, tokenizer)
     assert datamodule.sample_rate == cfg.data.sample_rate == cfg.features.sample_rate
     log_probs, _ = model(torch.randn(1, cfg.data.sample_rate), torch.tensor([cfg.data.sample_rate]))
     assert log_probs.shape[-1] == tokenizer.vocab_size

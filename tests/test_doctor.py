@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import DictConfig
+from torch.optim import SGD
+from torch.optim.lr_scheduler import ConstantLR
 
 from asrlab.build import build_model
 from asrlab.config import compose_config
@@ -19,11 +21,16 @@ from asrlab.data.dataset import make_example
 from asrlab.data.manifest import Utterance, read_manifest
 from asrlab.data.scan import ScanOptions
 from asrlab.data.tokenizer import CharTokenizer
+from asrlab.decoders.greedy import GreedyDecoder
 from asrlab.diagnose.audio import audio_check
 from asrlab.diagnose.coverage import EMPTY, coverage
-from asrlab.diagnose.feasibility import feasibility, stride_setting, subsampled
+from asrlab.diagnose.feasibility import feasibility, stride_setting
 from asrlab.diagnose.run import diagnose
+from asrlab.encoders.dnn import DNNEncoder
+from asrlab.features.augment import Compose
 from asrlab.features.frontends import LogMel
+from asrlab.heads.ctc import CTCHead
+from asrlab.module import ASRModel
 from helpers import SAMPLE_RATE, manifest_overrides, tone
 
 LOWER = "abcdefghijklmnopqrstuvwxyz' "
@@ -94,7 +101,11 @@ def test_alphabet_entries_that_normalisation_never_yields_are_a_warning() -> Non
 
 
 def _feasibility(utterances: dict[str, list[Utterance]], stride: int):
-    return feasibility(utterances, CharTokenizer(), LogMel(), stride, SAMPLE_RATE, "encoder.k=3")
+    """With a model of LogMel features and an encoder of `stride` (T' = ceil(T / stride))."""
+    tokenizer, encoder = CharTokenizer(), DNNEncoder(80, 4, 1, context=0, subsample=stride)
+    head = CTCHead(4, tokenizer, GreedyDecoder)
+    model = ASRModel(LogMel(), Compose([]), Compose([]), encoder, head, tokenizer, SGD, ConstantLR)
+    return feasibility(utterances, model, SAMPLE_RATE, "encoder.k=3")
 
 
 def test_infeasible_utterances_are_listed_with_frames_needed_and_fix() -> None:
@@ -148,9 +159,8 @@ def test_frames_are_what_the_model_outputs(
     with torch.no_grad():
         _, lengths = model(batch.waves, batch.wave_lengths)
     samples = torch.tensor([round(u.duration * SAMPLE_RATE) for u in utterances])
-    frames = subsampled(model.frontend.num_frames(samples), model.encoder.stride)
-    assert frames.tolist() == lengths.tolist()
-    assert stride_setting(cfg.encoder) == setting
+    assert model.output_frames(samples).tolist() == lengths.tolist()
+    assert stride_setting(model.encoder, cfg.encoder) == setting
 
 
 def test_audio_outliers_and_unreadable_files(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from asrlab.checkpoint_io import AtomicCheckpointIO
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.tokenizer import CharTokenizer
-from helpers import manifest_overrides, write_dataset
+from helpers import FRAMES_OF, manifest_overrides, write_dataset
 from test_reproduce import TINY_RUN, assert_same_weights, cli, final_metrics, final_weights
 
 # data.batch_size=6 makes 4 steps per epoch of the 24 training utterances: every step checkpoint
@@ -98,7 +98,9 @@ def _fit(
     steps."""
     torch.manual_seed(0)
     source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
-    data = ASRDataModule(source, CharTokenizer(), batch_size=3, num_workers=num_workers, seed=7)
+    data = ASRDataModule(
+        source, CharTokenizer(), FRAMES_OF, batch_size=3, num_workers=num_workers, seed=7
+    )
     model = _Recorder()
     every_3 = ModelCheckpoint(folder, every_n_train_steps=3, save_top_k=0, save_last=True)
     callbacks = [every_3, LoaderPosition(), RngState()]

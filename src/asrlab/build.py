@@ -8,7 +8,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
 from asrlab.data.bpe import BPETokenizerSpec
@@ -102,8 +102,13 @@ def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
 
 
 def build_datamodule(cfg: DictConfig, tokenizer: Tokenizer) -> ASRDataModule:
-    """The data module; with `data.cache=true`, one that serves the frontend's cached features."""
-    datamodule = instantiate(cfg.data, tokenizer=tokenizer)
+    """The data module, batching by the frames of the `features` frontend; with
+    `data.cache=true`, one that serves that frontend's cached features."""
+    frontend = instantiate(cfg.features)
+    data = cfg.data.copy()
+    with open_dict(data):
+        data.pop("hop_ms", None)  # what runs trained before `frames_of` batched by
+    datamodule = instantiate(data, tokenizer=tokenizer, frames_of=frontend.output_frames)
     if cfg.data.cache:
         if cfg.augment.waveform:
             raise ValueError(
@@ -111,5 +116,5 @@ def build_datamodule(cfg: DictConfig, tokenizer: Tokenizer) -> ASRDataModule:
                 f"({', '.join(cfg.augment.waveform)}) cannot apply: use data.cache=false or drop it"
             )
         config = OmegaConf.to_container(cfg.features, resolve=True)
-        datamodule.cache_features_of(instantiate(cfg.features), config)
+        datamodule.cache_features_of(frontend, config)
     return datamodule

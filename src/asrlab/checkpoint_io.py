@@ -6,8 +6,6 @@ temp folder and moves it into place: a move across file systems is a copy into t
 (a kill mid-copy truncates `last.ckpt`), and nothing is fsynced.
 """
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from asrlab.safe_load import refuse_unsafe
+from asrlab.storage import write_atomically
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -26,19 +25,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None or "://" in str(path):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
+
+        def save(temporary: Path) -> None:
+            with temporary.open("wb") as f:
                 torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+
+        write_atomically(Path(path), save)
 
     def load_checkpoint(
         self, path: str | Path, map_location: Any = "cpu", weights_only: bool | None = None
@@ -47,15 +39,3 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         checkpoint that would run code raises `UnsafeCheckpointError`."""
         with refuse_unsafe(path):
             return super().load_checkpoint(path, map_location, weights_only=True)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Makes a rename in `folder` durable (where the OS supports opening folders)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

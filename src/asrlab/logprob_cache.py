@@ -15,39 +15,20 @@ and written to a temporary file renamed into place: concurrent trials compute it
 reads a half-written file.
 """
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.build import training_texts
-from asrlab.data.datasets.cache import write_atomically
-from asrlab.data.feature_cache import file_key, locked
 from asrlab.decoders.lm import Unit, build_arpa
 from asrlab.posteriors import Posteriors
+from asrlab.storage import content_key, file_key, write_atomically, write_once
 
 log = logging.getLogger(__name__)
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _compute_once(path: Path, write: Callable[[Path], object]) -> bool:
-    """Writes `path` with `write(temporary)` unless it exists; True when this call wrote it."""
-    if path.is_file():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with locked(path.with_name(f"{path.name}.lock")):
-        if path.is_file():  # another process computed it while this one waited
-            return False
-        write_atomically(path, write)
-        return True
 
 
 def cached_posteriors(
@@ -69,7 +50,7 @@ def cached_posteriors(
         "manifest_key": file_key(manifest),
         "data": OmegaConf.to_container(train_cfg.data, resolve=True),
     }
-    path = cache_dir / f"{split}-{_digest(covered)}.pt"
+    path = cache_dir / f"{split}-{content_key(covered, 16)}.pt"
 
     def write(temporary: Path) -> None:
         posteriors = compute()
@@ -77,7 +58,7 @@ def cached_posteriors(
         write_atomically(path.with_suffix(".json"), lambda json_file: json_file.write_text(text))
         posteriors.save(temporary)
 
-    computed = _compute_once(path, write)
+    computed = write_once(path, write)
     if computed:
         log.info("computed the %s log-probs of %s into %s", split, checkpoint, path)
     else:
@@ -89,13 +70,13 @@ def cached_training_lm(cache_dir: Path, train_cfg: DictConfig, order: int, unit:
     """The ARPA file of the `order`-gram `unit` LM of the run's training transcripts (as
     `decoder.lm: train` estimates it in training), built unless cached."""
     manifest = instantiate(train_cfg.data.source).prepare()["train"]
-    key = _digest({"manifest": file_key(manifest), "order": order, "unit": unit})
+    key = content_key({"manifest": file_key(manifest), "order": order, "unit": unit}, 16)
     path = cache_dir / f"lm-{key}.arpa"
 
     def write(temporary: Path) -> None:
         build_arpa(training_texts(train_cfg), temporary, order=order, unit=unit)
 
-    if _compute_once(path, write):
+    if write_once(path, write):
         log.info("%s-gram %s LM of the training transcripts: %s", order, unit, path)
     return path
 

@@ -13,6 +13,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from asrlab.batch import Batch
+from asrlab.contracts import Encoder, Frontend, Head
 from asrlab.data.tokenizer import Tokenizer
 from asrlab.metrics import TEXT_METRICS
 
@@ -25,11 +26,11 @@ class ASRModel(pl.LightningModule):
 
     def __init__(
         self,
-        frontend: nn.Module,
+        frontend: Frontend,
         wave_augment: nn.Module,
         augment: nn.Module,
-        encoder: nn.Module,
-        head: nn.Module,
+        encoder: Encoder,
+        head: Head,
         tokenizer: Tokenizer,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory,
@@ -52,6 +53,21 @@ class ASRModel(pl.LightningModule):
                 for name, metric in TEXT_METRICS.items()
             }
         )
+
+    def output_frames(self, samples: torch.Tensor) -> torch.Tensor:
+        """(N,) valid samples -> (N,) the output frames (of the encoder, hence of the head) that
+        `forward` gives them: what data checks, transcription, the probe view and export count."""
+        return self.encoder.output_frames(self.frontend.output_frames(samples))
+
+    @property
+    def frame_samples(self) -> int:
+        """Input samples per output frame: the frontend's hop times the encoder's stride."""
+        return self.frontend.hop_samples * self.encoder.stride
+
+    @property
+    def frame_seconds(self) -> float:
+        """Seconds per output frame."""
+        return self.frame_samples / self.frontend.sample_rate
 
     def features(
         self, inputs: torch.Tensor, lengths: torch.Tensor

@@ -2,7 +2,6 @@
 
 import json
 import logging
-import os
 import platform
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_only
 
 import asrlab
+from asrlab.storage import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,8 @@ def run_info(seed: int | None, deterministic: bool | None = None) -> dict[str, A
 @rank_zero_only
 def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
     """Writes `run_info.json` (at a run's start, so that a crashed run has it too)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f".{RUN_INFO}.tmp"
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    os.replace(tmp, run_dir / RUN_INFO)
+    text = json.dumps(info, indent=2) + "\n"
+    write_atomically(run_dir / RUN_INFO, lambda temporary: temporary.write_text(text))
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:

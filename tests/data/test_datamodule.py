@@ -9,7 +9,7 @@ from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.manifest import ManifestError
 from asrlab.data.tokenizer import CharTokenizer
-from helpers import SAMPLE_RATE, write_dataset
+from helpers import FRAMES_OF, SAMPLE_RATE, write_dataset
 
 TEXTS = ["one", "two three", "four", "five six seven"]
 
@@ -18,7 +18,7 @@ def _datamodule(tmp_path: Path, sample_rate: int = SAMPLE_RATE) -> ASRDataModule
     manifest = write_dataset(tmp_path, TEXTS)
     source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
     return ASRDataModule(
-        source, CharTokenizer(), sample_rate=sample_rate, batch_size=3, eval_batch_size=3
+        source, CharTokenizer(), FRAMES_OF, sample_rate=sample_rate, batch_size=3, eval_batch_size=3
     )
 
 
@@ -47,7 +47,7 @@ def test_audio_is_resampled_to_the_model_rate(tmp_path: Path) -> None:
 
 def test_missing_manifest_fails_at_setup(tmp_path: Path) -> None:
     source = Manifests(train=str(tmp_path / "nope.jsonl"), val="x", test="y")
-    dm = ASRDataModule(source, CharTokenizer())
+    dm = ASRDataModule(source, CharTokenizer(), FRAMES_OF, FRAMES_OF)
     with pytest.raises(ManifestError, match="data.source.train: manifest not found"):
         dm.setup("fit")
 
@@ -59,10 +59,10 @@ def test_skip_policy_leaves_bad_lines_out_and_lists_them(tmp_path: Path) -> None
         f.write('{"audio_filepath": "utt0.wav", "duration": 0.3, "text": "route 66"}\n')
     source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
     with pytest.raises(ManifestError, match="2 bad manifest line"):
-        ASRDataModule(source, CharTokenizer()).setup("fit")
+        ASRDataModule(source, CharTokenizer(), FRAMES_OF, FRAMES_OF).setup("fit")
 
     report = tmp_path / "run"
-    dm = ASRDataModule(source, CharTokenizer(), on_error="skip", report_dir=str(report))
+    dm = ASRDataModule(source, CharTokenizer(), FRAMES_OF, on_error="skip", report_dir=str(report))
     dm.setup("fit")
     assert len(dm.datasets["train"]) == len(TEXTS) and dm.skipped == {"train": 2, "val": 2}
     listed = [json.loads(line) for line in (report / "skipped.jsonl").read_text().splitlines()]
@@ -76,7 +76,9 @@ def test_training_batches_respect_the_frame_budget(tmp_path: Path) -> None:
     manifest = write_dataset(tmp_path, [f"word {c}" for c in "abcdefghijkl"])
     source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
     budget = 200  # feature frames of 10 ms: the longest utterance here has 140
-    dm = ASRDataModule(source, CharTokenizer(), batch_size=None, max_frames_per_batch=budget)
+    dm = ASRDataModule(
+        source, CharTokenizer(), FRAMES_OF, batch_size=None, max_frames_per_batch=budget
+    )
     dm.setup("fit")
     seen = []
     for batch in dm.train_dataloader():

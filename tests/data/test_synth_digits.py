@@ -9,6 +9,7 @@ from asrlab.data.audio import audio_info, read_audio
 from asrlab.data.datasets import espeak
 from asrlab.data.datasets import synth_digits as sd
 from asrlab.data.datasets.synth_digits import SPLITS, SynthDigits, split_voices
+from asrlab.storage import staged_folder
 
 SIZES = {"num_train": 12, "num_val": 4, "num_test": 4}
 WORD = "(zero|one|two|three|four|five|six|seven|eight|nine)"
@@ -102,16 +103,13 @@ def test_an_interrupted_build_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_builder_that_finishes_second_uses_the_first_ones_files(
-    tiny: dict[str, Path], tmp_path: Path
-) -> None:
+def test_a_builder_that_finishes_second_uses_the_first_ones_files(tiny: dict[str, Path]) -> None:
     folder = tiny["train"].parent
     before = snapshot(tiny)
-    late = tmp_path / "late"
-    late.mkdir()
-    (late / "train.jsonl").write_text("")
-    SynthDigits._publish(late, folder)
+    with staged_folder(folder) as late:
+        (late / "train.jsonl").write_text("")
     assert snapshot(tiny) == before
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]
 
 
 def test_voices_of_the_splits_are_disjoint_and_exist(tiny: dict[str, Path]) -> None:

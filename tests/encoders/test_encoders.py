@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 import asrlab
+from asrlab.contracts import Encoder
 from asrlab.encoders.cnn import CNNEncoder
 from asrlab.encoders.conformer import ConformerEncoder
 from asrlab.encoders.crnn import CRNNEncoder
@@ -88,6 +89,26 @@ def test_shapes_and_lengths(encoder: nn.Module) -> None:
     assert out_lengths.dtype == torch.long
     assert out_lengths.tolist() == [-(-n // encoder.stride) for n in LENGTHS]
     assert h.shape == (len(LENGTHS), int(out_lengths.max()), encoder.output_dim)
+
+
+@torch.no_grad()
+def test_keeps_the_encoder_contract(encoder: nn.Module) -> None:
+    assert isinstance(encoder, Encoder)
+    assert encoder.stride_argument in inspect.signature(type(encoder)).parameters
+    lengths = list(range(20, 0, -1))
+    _, out_lengths = encoder.eval()(*padded_batch(lengths))
+    assert encoder.output_frames(torch.tensor(lengths)).tolist() == out_lengths.tolist()
+    assert [encoder.output_frames(n) for n in lengths] == out_lengths.tolist()
+
+
+@torch.no_grad()
+def test_output_frames_follow_the_subsampling_not_a_rule() -> None:
+    """An even time kernel gives floor(T / stride) + 1 frames, not ceil(T / stride)."""
+    encoder = CRNNEncoder(FEATURES, (3,), (4, 3), (2,), (1,), hidden_size=4, num_layers=1)
+    lengths = [12, 11, 2]
+    _, out_lengths = encoder.eval()(*padded_batch(lengths))
+    assert out_lengths.tolist() == [n // 2 + 1 for n in lengths]
+    assert encoder.output_frames(torch.tensor(lengths)).tolist() == out_lengths.tolist()
 
 
 @torch.no_grad()

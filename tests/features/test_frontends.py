@@ -7,6 +7,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from asrlab import contracts
 from asrlab.features.frontends import MFCC, Frontend, LogMel, Spectrogram
 
 SAMPLE_RATE = 16000
@@ -38,8 +39,16 @@ def test_shapes_and_attributes(frontend):
     feats, out_lengths = frontend(waves, lengths)
     assert feats.shape == (2, out_lengths.max().item(), frontend.n_features)
     assert out_lengths.dtype == torch.long
-    assert frontend.hop_length == 160
+    assert frontend.hop_samples == 160
     assert {LogMel: 80, MFCC: 40, Spectrogram: 201}[type(frontend)] == frontend.n_features
+
+
+def test_keeps_the_frontend_contract(frontend):
+    assert isinstance(frontend, contracts.Frontend)
+    assert frontend.sample_rate == SAMPLE_RATE
+    samples = [8000, 5000, 561, 560, 559, 400, 399, 1]
+    _, lengths = frontend(*pad_batch([make_wave(n, 0) for n in samples], 8000))
+    assert frontend.output_frames(torch.tensor(samples)).tolist() == lengths.tolist()
 
 
 @pytest.mark.parametrize("n_samples", [1, 399, 400, 559, 560, 8000])
@@ -121,4 +130,4 @@ def test_config_lists_every_default_and_instantiates(name):
     assert listed == defaults
     frontend = instantiate(cfg.features)
     assert isinstance(frontend, FRONTENDS[name])
-    assert frontend.hop_length == 160
+    assert frontend.hop_samples == 160

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from asrlab.batch import Batch
+from asrlab.contracts import Head
 from asrlab.data.tokenizer import CharTokenizer
 from asrlab.heads.classifier import ClassifierHead
 
@@ -18,6 +19,10 @@ def head(pooling: str = "mean") -> ClassifierHead:
 def batch(texts: list[str]) -> Batch:
     empty = torch.zeros(len(texts), 1)
     return Batch(empty, torch.ones(len(texts)), empty, torch.ones(len(texts)), texts, texts)
+
+
+def test_keeps_the_head_contract() -> None:
+    assert isinstance(head(), Head)
 
 
 def test_labels_are_normalised_sorted_and_distinct() -> None:

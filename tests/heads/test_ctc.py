@@ -3,6 +3,7 @@
 import torch
 
 from asrlab.batch import Batch
+from asrlab.contracts import Decoder, Head
 from asrlab.data.tokenizer import CharTokenizer
 from asrlab.decoders.greedy import GreedyDecoder
 from asrlab.heads.ctc import CTCHead
@@ -11,6 +12,7 @@ from asrlab.heads.ctc import CTCHead
 def test_log_probs_loss_and_greedy_text() -> None:
     tokenizer = CharTokenizer()
     head = CTCHead(5, tokenizer, GreedyDecoder)
+    assert isinstance(head, Head) and isinstance(head.decoder, Decoder)
     hidden, lengths = torch.randn(2, 7, 5), torch.tensor([7, 4])
     log_probs, out_lengths = head(hidden, lengths)
     assert log_probs.shape == (2, 7, tokenizer.vocab_size) and out_lengths is lengths

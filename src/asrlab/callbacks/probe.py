@@ -81,7 +81,6 @@ class ProbeView(pl.Callback):
     Args:
         num_utterances: probe utterances, chosen from the validation split by length.
         sample_rate: the model's sample rate (audio playback).
-        hop_ms: the frontend's frame shift; posteriorgram frames are `encoder.stride` of them.
         seed: draws the augmentation shown in `k/augmented`.
         max_tokens: a posteriorgram of a larger vocabulary shows the greedy path's tokens and
             those of highest posterior, this many in all.
@@ -91,7 +90,6 @@ class ProbeView(pl.Callback):
         self,
         num_utterances: int = 4,
         sample_rate: int = 16000,
-        hop_ms: float = 10.0,
         seed: int = 0,
         max_tokens: int = 40,
     ) -> None:
@@ -99,7 +97,6 @@ class ProbeView(pl.Callback):
             raise ValueError(f"num_utterances must be at least 1, got {num_utterances}")
         self.num_utterances = num_utterances
         self.sample_rate = sample_rate
-        self.hop_ms = hop_ms
         self.seed = seed
         self.max_tokens = max_tokens
         self.batch: Batch | None = None
@@ -129,11 +126,14 @@ class ProbeView(pl.Callback):
         writer.add_text("probe/transcripts", transcript_table(batch, hyps, self.seconds), step)
         if not isinstance(model.head, CTCHead):
             return
-        frame_seconds = self.hop_ms / 1000 * model.encoder.stride
         for k, (log_probs, length) in enumerate(zip(scores, lengths.tolist(), strict=True)):
             title = f"{Path(batch.ids[k]).name}   hypothesis: {hyps[k]!r}"
             figure = posteriorgram_figure(
-                log_probs[:length], model.tokenizer.vocab, frame_seconds, title, self.max_tokens
+                log_probs[:length],
+                model.tokenizer.vocab,
+                model.frame_seconds,
+                title,
+                self.max_tokens,
             )
             writer.add_figure(f"probe/{k}/posteriorgram", figure, step)
 

@@ -2,11 +2,13 @@
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from asrlab.data.collate import collate
 from asrlab.data.dataset import SpeechDataset
@@ -26,7 +28,8 @@ class ASRDataModule(pl.LightningDataModule):
     """Checks every manifest line before training; bad lines stop the run or are skipped.
 
     Batches are bucketed by length: at most `max_frames_per_batch` padded feature frames
-    (frames of `hop_ms`) and at most `batch_size` utterances each. With `on_error="skip"`, bad
+    (`frames_of` (N,) samples -> (N,) frames: the frontend's `output_frames`, counted from the
+    manifest's durations) and at most `batch_size` utterances each. With `on_error="skip"`, bad
     lines are left out up front, counted, logged and listed in `report_dir/skipped.jsonl`.
     With `cache` (`data.cache=true`) and a frontend given by `cache_features_of`, datasets
     yield features (T, F) computed once into shards under `cache_dir`, instead of waveforms,
@@ -37,12 +40,12 @@ class ASRDataModule(pl.LightningDataModule):
         self,
         source: Source,
         tokenizer: Tokenizer,
+        frames_of: Callable[[Tensor], Tensor],
         sample_rate: int = 16000,
         batch_size: int | None = 32,
         eval_batch_size: int = 64,
         max_frames_per_batch: int | None = None,
         num_buckets: int = 20,
-        hop_ms: float = 10.0,
         num_workers: int = 0,
         on_error: str = "raise",
         check_audio: bool = True,
@@ -56,12 +59,12 @@ class ASRDataModule(pl.LightningDataModule):
             raise ValueError(f"data.on_error must be 'raise' or 'skip', got {on_error!r}")
         self.source = source
         self.tokenizer = tokenizer
+        self.frames_of = frames_of
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.max_frames_per_batch = max_frames_per_batch
         self.num_buckets = num_buckets
-        self.hop_ms = hop_ms
         self.num_workers = num_workers
         self.on_error = on_error
         self.check_audio = check_audio
@@ -122,7 +125,8 @@ class ASRDataModule(pl.LightningDataModule):
     def _frames(self, split: str) -> np.ndarray:
         """Feature frames of each utterance, from the manifest's durations."""
         seconds = np.array([u.duration for u in self.datasets[split].utterances])
-        return np.maximum(1, np.round(seconds * 1000 / self.hop_ms)).astype(np.int64)
+        samples = torch.from_numpy(np.round(seconds * self.sample_rate).astype(np.int64))
+        return self.frames_of(samples).numpy()
 
     def _loader(self, split: str, train: bool) -> ResumableLoader:
         """Training: shuffled buckets, at least ~4 batches each. Eval: sorted by length."""

@@ -6,7 +6,7 @@ sample rate and `FORMAT_VERSION`, so a changed feature config gets a new folder)
     config.json        what the hash covers, for people
     <shard>.pt         {"feats": (sum T, F) float16, "offsets": (N + 1,) int64}
     <shard>.keys       JSON list of the N file keys of the shard, in row order
-    <shard>.lock       flock'ed while the shard is built
+    <shard>.keys.lock  flock'ed while the shard is built
 
 A file key is a hash of an audio file's absolute path, size and mtime_ns: a rewritten file gets
 a new key and is computed again. `prepare` reads every `.keys` file into an index (file key ->
@@ -25,14 +25,10 @@ Features are stored as float16 and read back as float32: relative error <= 2**-1
 6.1e-5 in magnitude: absolute error <= 3e-8), far below the spread of normalised log features.
 """
 
-import fcntl
-import hashlib
 import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -43,36 +39,14 @@ from torch.utils.data import Dataset
 
 from asrlab.data.audio import read_audio
 from asrlab.data.dataset import Example, make_example
-from asrlab.data.datasets.cache import write_atomically
 from asrlab.data.manifest import Utterance
 from asrlab.data.tokenizer import Tokenizer
 from asrlab.safe_load import safe_load
+from asrlab.storage import content_key, digest, file_key, write_atomically, write_once
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1  # bump when the stored features change for the same config
-
-
-def _digest(text: str, chars: int) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:chars]
-
-
-def file_key(path: str | Path) -> str:
-    """A hash of the file's absolute path, size and mtime_ns: changes when the file is rewritten."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    return _digest(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}", 32)
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on `path` (created if needed) for the duration of the block."""
-    with path.open("a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class CachedFeatures:
@@ -134,8 +108,7 @@ class FeatureCache:
             "sample_rate": sample_rate,
             "format": FORMAT_VERSION,
         }
-        config_json = json.dumps(self.config, sort_keys=True)
-        self.folder = Path(cache_dir) / f"features-{_digest(config_json, 12)}"
+        self.folder = Path(cache_dir) / f"features-{content_key(self.config, 12)}"
 
     def prepare(self, utterances: list[Utterance]) -> CachedFeatures:
         """Compute the shards missing for `utterances`; returns their features, in order."""
@@ -194,7 +167,7 @@ class FeatureCache:
             with Progress(*columns) as progress:
                 task = progress.add_task("features", total=sum(map(len, chunks)))
                 for chunk in chunks:
-                    name = _digest("\n".join(chunk), 16)
+                    name = digest("\n".join(chunk), 16)
                     built += self._build(name, chunk, [paths[key] for key in chunk])
                     progress.advance(task, len(chunk))
                     index.update({key: (name, row) for row, key in enumerate(chunk)})
@@ -212,10 +185,8 @@ class FeatureCache:
 
     def _build(self, name: str, keys: list[str], paths: list[Path]) -> bool:
         """Write shard `name` (file `keys`, audio `paths`) unless there; True if this call did."""
-        keys_path = self.folder / f"{name}.keys"
-        with locked(self.folder / f"{name}.lock"):
-            if keys_path.is_file():
-                return False
+
+        def write(keys_file: Path) -> None:
             with torch.inference_mode():
                 feats = [self._features(path) for path in paths]
                 offsets = torch.tensor([0] + [len(f) for f in feats]).cumsum(0)
@@ -223,8 +194,9 @@ class FeatureCache:
             if not torch.isfinite(shard["feats"]).all():
                 raise ValueError(f"non-finite features (float16 keeps |x| <= 65504) in {paths}")
             write_atomically(self.folder / f"{name}.pt", lambda tmp: torch.save(shard, tmp))
-            write_atomically(keys_path, lambda tmp: tmp.write_text(json.dumps(keys)))
-            return True
+            keys_file.write_text(json.dumps(keys))
+
+        return write_once(self.folder / f"{name}.keys", write)
 
     def _features(self, path: Path) -> Tensor:
         """The frontend's (T, F) features of one audio file (call in eval and inference mode)."""

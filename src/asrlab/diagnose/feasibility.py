@@ -1,44 +1,32 @@
 """CTC feasibility from the manifests alone: does each utterance have enough encoder frames for
-its labels? Frames come from the manifest's duration, the model's own frontend and the encoder's
-stride; nothing is decoded."""
+its labels? Frames are what the model gives the manifest's duration (`ASRModel.output_frames`);
+nothing is decoded."""
 
 import torch
 from omegaconf import DictConfig
-from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
+from asrlab.contracts import Encoder
 from asrlab.ctc import ctc_min_frames
 from asrlab.data.manifest import Utterance
-from asrlab.data.tokenizer import Tokenizer
 from asrlab.diagnose.findings import Finding
-from asrlab.features.frontends import Frontend
-
-STRIDE_KEYS = ("stride", "subsample", "strides", "time_strides")
+from asrlab.module import ASRModel
 
 
-def subsampled(frames: Tensor, stride: int) -> Tensor:
-    """(N,) feature frames T -> (N,) encoder output frames T' = ceil(T / stride), the length
-    every encoder gives."""
-    return torch.div(frames + stride - 1, stride, rounding_mode="floor")
-
-
-def stride_setting(encoder: DictConfig) -> str:
-    """The encoder config's key that sets its time stride, as `encoder.KEY=VALUE`."""
-    key = next((key for key in STRIDE_KEYS if key in encoder), None)
-    return f"encoder.{key}={encoder[key]}" if key else "the encoder's stride"
+def stride_setting(encoder: Encoder, config: DictConfig) -> str:
+    """The setting of the encoder's stride in its config `config`, as `encoder.KEY=VALUE`."""
+    key = encoder.stride_argument
+    return f"encoder.{key}={config[key] if key in config else encoder.stride}"
 
 
 def feasibility(
-    utterances: dict[str, list[Utterance]],
-    tokenizer: Tokenizer,
-    frontend: Frontend,
-    stride: int,
-    sample_rate: int,
-    stride_key: str,
+    utterances: dict[str, list[Utterance]], model: ASRModel, sample_rate: int, stride_key: str
 ) -> Finding:
     """Every utterance whose encoder frames are fewer than its labels plus one blank between
-    each repeated pair (CTC cannot align it; the loss skips it). Transcripts the tokenizer
-    cannot encode, and empty ones, are left to the coverage check."""
+    each repeated pair (CTC cannot align it; the loss skips it). Transcripts the model's
+    tokenizer cannot encode, and empty ones, are left to the coverage check. `stride_key` says
+    how the encoder's stride is set (`stride_setting`)."""
+    tokenizer, stride = model.tokenizer, model.encoder.stride
     rows, total, max_strides = [], 0, []
     for split, utts in utterances.items():
         encodable, ids = [], []
@@ -56,8 +44,8 @@ def feasibility(
         lengths = torch.tensor([len(i) for i in ids])
         needed = ctc_min_frames(pad_sequence(ids, batch_first=True), lengths)
         samples = torch.tensor([round(u.duration * sample_rate) for u in encodable])
-        feature_frames = frontend.num_frames(samples)
-        frames = subsampled(feature_frames, stride)
+        feature_frames = model.frontend.output_frames(samples)
+        frames = model.output_frames(samples)
         for i in (frames < needed).nonzero().flatten().tolist():
             utt, n, t = encodable[i], int(needed[i]), int(feature_frames[i])
             rows.append(

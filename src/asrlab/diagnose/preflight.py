@@ -40,16 +40,8 @@ def transcript_checks(
     `sample_rate`)."""
     findings = [coverage(utterances, model.tokenizer)]
     if isinstance(model.head, CTCHead):
-        findings.append(
-            feasibility(
-                utterances,
-                model.tokenizer,
-                model.frontend,
-                model.encoder.stride,
-                sample_rate,
-                stride_setting(encoder),
-            )
-        )
+        stride_key = stride_setting(model.encoder, encoder)
+        findings.append(feasibility(utterances, model, sample_rate, stride_key))
     return findings
 
 

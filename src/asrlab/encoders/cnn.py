@@ -26,9 +26,11 @@ class ResidualConvBlock(nn.Module):
         x = zero_padding(x, lengths)
         y = self.conv(x.transpose(1, 2)).transpose(1, 2)
         y = self.dropout(F.gelu(self.norm(y)))
+        return y + x[:, :: self.conv.stride[0]], self.output_frames(lengths)
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
         conv = self.conv
-        lengths = strided_lengths(lengths, conv.kernel_size[0], conv.stride[0], 2 * conv.padding[0])
-        return y + x[:, :: conv.stride[0]], lengths
+        return strided_lengths(n, conv.kernel_size[0], conv.stride[0], 2 * conv.padding[0])
 
 
 class CNNEncoder(nn.Module):
@@ -45,6 +47,8 @@ class CNNEncoder(nn.Module):
             T' = ceil(T / prod(strides)).
         dropout: dropout after each block's activation.
     """
+
+    stride_argument = "strides"
 
     def __init__(
         self,
@@ -74,3 +78,8 @@ class CNNEncoder(nn.Module):
         for block in self.blocks:
             x, lengths = block(x, lengths)
         return zero_padding(x, lengths), lengths
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        for block in self.blocks:
+            n = block.output_frames(n)
+        return n

@@ -51,6 +51,8 @@ class ConformerEncoder(nn.Module):
         dropout: dropout after subsampling and inside every layer.
     """
 
+    stride_argument = "stride"
+
     def __init__(
         self,
         input_dim: int,
@@ -78,3 +80,6 @@ class ConformerEncoder(nn.Module):
         for layer in self.conformer.conformer_layers:
             x = masked_conformer_layer(layer, x, valid)
         return zero_padding(x.transpose(0, 1), lengths), lengths
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        return self.subsampling.output_frames(n)

@@ -31,9 +31,11 @@ class ConvBlock2d(nn.Module):
         """x: (B, C, T, F), lengths: (B,) -> (B, C', T', F'), (B,) new lengths."""
         x = self.conv(zero_padding(x, lengths, time_dim=2))
         x = self.norm(x.transpose(1, 3)).transpose(1, 3)
+        return self.dropout(F.gelu(x)), self.output_frames(lengths)
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
         conv = self.conv
-        lengths = strided_lengths(lengths, conv.kernel_size[0], conv.stride[0], 2 * conv.padding[0])
-        return self.dropout(F.gelu(x)), lengths
+        return strided_lengths(n, conv.kernel_size[0], conv.stride[0], 2 * conv.padding[0])
 
 
 class CRNNEncoder(nn.Module):
@@ -54,6 +56,8 @@ class CRNNEncoder(nn.Module):
         bidirectional: run a backward GRU too; the output is then 2 * hidden_size wide.
         dropout: dropout after each conv block and between GRU layers.
     """
+
+    stride_argument = "time_strides"
 
     def __init__(
         self,
@@ -93,3 +97,8 @@ class CRNNEncoder(nn.Module):
             x, lengths = block(x, lengths)
         # (B, C, T', F') -> (B, T', C * F')
         return self.rnn(x.transpose(1, 2).flatten(2), lengths)
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        for block in self.blocks:
+            n = block.output_frames(n)
+        return self.rnn.output_frames(n)

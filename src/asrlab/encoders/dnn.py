@@ -2,7 +2,7 @@
 
 from torch import Tensor, nn
 
-from asrlab.encoders.masking import window_frames, zero_padding
+from asrlab.encoders.masking import strided_lengths, window_frames, zero_padding
 
 
 class DNNEncoder(nn.Module):
@@ -19,6 +19,8 @@ class DNNEncoder(nn.Module):
         subsample: windows are centred on every k-th frame, so T' = ceil(T / k).
         dropout: dropout after each hidden layer.
     """
+
+    stride_argument = "subsample"
 
     def __init__(
         self,
@@ -53,3 +55,6 @@ class DNNEncoder(nn.Module):
         c = self.context
         x, lengths = window_frames(x, lengths, size=2 * c + 1, stride=self.stride, left=c, right=c)
         return zero_padding(self.mlp(x), lengths), lengths
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        return strided_lengths(n, 2 * self.context + 1, self.stride, 2 * self.context)

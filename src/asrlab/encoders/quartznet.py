@@ -79,9 +79,12 @@ class SeparableConv(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """x: (B, C, T), lengths: (B,) -> (B, C', ceil(T / stride)), (B,) new lengths."""
         x = self.pointwise(self.depthwise(zero_padding(x, lengths, time_dim=2)))
-        k = self.kernel_size
-        lengths = strided_lengths(lengths, k, self.stride, 2 * (k // 2))
+        lengths = self.output_frames(lengths)
         return self.norm(x, length_mask(lengths.to(x.device), x.size(2))), lengths
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        k = self.kernel_size
+        return strided_lengths(n, k, self.stride, 2 * (k // 2))
 
 
 class QuartzNetBlock(nn.Module):
@@ -133,6 +136,8 @@ class QuartzNetEncoder(nn.Module):
         dropout: dropout after every activation.
     """
 
+    stride_argument = "stride"
+
     def __init__(
         self,
         input_dim: int,
@@ -176,3 +181,6 @@ class QuartzNetEncoder(nn.Module):
         for conv in self.epilogue:
             x = self.dropout(F.relu(conv(x, lengths)[0]))
         return zero_padding(x.transpose(1, 2), lengths), lengths
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        return self.prologue.output_frames(n)

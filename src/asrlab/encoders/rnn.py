@@ -4,7 +4,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from asrlab.encoders.masking import window_frames
+from asrlab.encoders.masking import strided_lengths, window_frames
 from asrlab.encoders.onnx_rnn import onnx_rnn
 
 
@@ -24,6 +24,8 @@ class RNNEncoder(nn.Module):
             T' = ceil(T / k); the main lever on speed.
         projection_dim: when set, a linear layer maps the k * F stacked features to this size.
     """
+
+    stride_argument = "subsample"
 
     rnn_class: type[nn.RNNBase]
 
@@ -67,6 +69,9 @@ class RNNEncoder(nn.Module):
         )
         h, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.size(1))
         return h, lengths
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        return strided_lengths(n, self.stride, self.stride, self.stride - 1)
 
 
 class LSTMEncoder(RNNEncoder):

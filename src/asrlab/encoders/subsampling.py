@@ -42,6 +42,16 @@ class ConvSubsampling(nn.Module):
         x = x.unsqueeze(1)
         for conv in self.convs:
             x = F.relu(conv(zero_padding(x, lengths, time_dim=2)))
-            lengths = strided_lengths(lengths, 3, 2, 2)
+            lengths = self.step_frames(lengths)
         # (B, C, T', F') -> (B, T', C * F')
         return self.projection(x.transpose(1, 2).flatten(2)), lengths
+
+    @staticmethod
+    def step_frames(n: int | Tensor) -> int | Tensor:
+        """The frames one of the convolutions gives n frames."""
+        return strided_lengths(n, 3, 2, 2)
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        for _ in self.convs:
+            n = self.step_frames(n)
+        return n

@@ -33,6 +33,8 @@ class TransformerEncoder(nn.Module):
         dropout: dropout after the positional encoding and inside every layer.
     """
 
+    stride_argument = "stride"
+
     def __init__(
         self,
         input_dim: int,
@@ -69,3 +71,6 @@ class TransformerEncoder(nn.Module):
         padding = ~length_mask(lengths.to(x.device), x.size(1))
         x = self.layers(x, src_key_padding_mask=padding)
         return zero_padding(x, lengths), lengths
+
+    def output_frames(self, n: int | Tensor) -> int | Tensor:
+        return self.subsampling.output_frames(n)

@@ -18,6 +18,7 @@ from asrlab.checkpoint import load_model
 from asrlab.data.tokenizer import Tokenizer
 from asrlab.exporting.acoustic import AcousticModel
 from asrlab.exporting.formats import DYNAMIC_AXES, FILES, LOAD, OPSET, SAVE, Batch, Runner
+from asrlab.module import ASRModel
 
 # Export at batch 2 with two lengths; check at batch 3 with other lengths, one under a frame.
 EXAMPLE_SECONDS = (1.0, 0.75)
@@ -64,11 +65,8 @@ def tokenizer_json(tokenizer: Tokenizer) -> dict[str, Any]:
     }
 
 
-def describe(model: AcousticModel, cfg: DictConfig, tokenizer: Tokenizer) -> dict[str, Any]:
+def describe(model: ASRModel, cfg: DictConfig, tokenizer: Tokenizer) -> dict[str, Any]:
     """model.json: the inputs, outputs and time scales of the exported model."""
-    sample_rate = cfg.data.sample_rate
-    hop = model.frontend.hop_length
-    stride = model.encoder.stride
     return {
         "asrlab_version": asrlab.__version__,
         "torch_version": torch.__version__,
@@ -82,15 +80,15 @@ def describe(model: AcousticModel, cfg: DictConfig, tokenizer: Tokenizer) -> dic
             "lengths": "int64 (batch,): valid frames of each utterance",
         },
         "dynamic_axes": DYNAMIC_AXES,
-        "sample_rate": sample_rate,
+        "sample_rate": cfg.data.sample_rate,
         "features": cfg.features._target_.rsplit(".", 1)[-1],
         "n_features": model.frontend.n_features,
         "window_samples": model.frontend.frame_length,
-        "hop_samples": hop,
+        "hop_samples": model.frontend.hop_samples,
         "hop_ms": cfg.features.hop_ms,
         "encoder": cfg.encoder._target_.rsplit(".", 1)[-1],
-        "encoder_stride": stride,
-        "frame_seconds": hop * stride / sample_rate,
+        "encoder_stride": model.encoder.stride,
+        "frame_seconds": model.frame_seconds,
         "vocab_size": tokenizer.vocab_size,
         "blank_id": tokenizer.blank_id,
         "files": {"tokenizer": "tokenizer.json"},
@@ -107,7 +105,7 @@ def export_checkpoint(checkpoint: Path, out: Path, formats: Sequence[str]) -> di
     sample_rate = cfg.data.sample_rate
     example = noise_batch(EXAMPLE_SECONDS, sample_rate)
     check = noise_batch(CHECK_SECONDS, sample_rate, seed=1)
-    spec = describe(acoustic, cfg, model.tokenizer)
+    spec = describe(model, cfg, model.tokenizer)
     out.mkdir(parents=True, exist_ok=True)
     for fmt in formats:
         path = out / FILES[fmt]

@@ -2,9 +2,9 @@
 
 Every frontend is exactly padding-invariant. Frames never start at a negative sample and only
 cover valid samples (`center=False`), so an utterance of S valid samples gives
-T = max(1, (S - frame_length) // hop_length + 1) frames. An utterance shorter than one frame
-still gets one frame, computed over its samples followed by zeros, so CTC always has input.
-Normalisation statistics use valid frames only, and padded output frames are zeros.
+T = max(1, (S - frame_length) // hop_samples + 1) frames (`output_frames`). An utterance shorter
+than one frame still gets one frame, computed over its samples followed by zeros, so CTC always
+has input. Normalisation statistics use valid frames only, and padded output frames are zeros.
 """
 
 import torch
@@ -42,27 +42,36 @@ def utterance_normalize(feats: Tensor, mask: Tensor) -> Tensor:
 
 
 class Frontend(nn.Module):
-    """Base frontend: subclasses build their transforms and implement `spectra`.
+    """Base frontend (`asrlab.contracts.Frontend`): subclasses build their transforms and
+    implement `spectra`.
 
     forward(wave (B, S), wave_lengths (B,)) -> feats (B, T, F), lengths (B,).
     """
 
-    def __init__(self, n_features: int, frame_length: int, hop_length: int, normalize: str):
+    def __init__(
+        self,
+        sample_rate: int,
+        n_features: int,
+        frame_length: int,
+        hop_samples: int,
+        normalize: str,
+    ):
         super().__init__()
         if normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+        self.sample_rate = sample_rate
         self.n_features = n_features
         self.frame_length = frame_length
-        self.hop_length = hop_length
+        self.hop_samples = hop_samples
         self.normalize = normalize
 
     def spectra(self, wave: Tensor) -> Tensor:
         """(B, S) float32 waveforms with S >= frame_length -> (B, F, T) features."""
         raise NotImplementedError
 
-    def num_frames(self, wave_lengths: Tensor) -> Tensor:
-        """(B,) valid samples -> (B,) valid frames, at least 1."""
-        frames = torch.div(wave_lengths - self.frame_length, self.hop_length, rounding_mode="floor")
+    def output_frames(self, samples: Tensor) -> Tensor:
+        """(N,) valid samples -> (N,) valid frames, at least 1."""
+        frames = torch.div(samples - self.frame_length, self.hop_samples, rounding_mode="floor")
         return (frames + 1).clamp(min=1)
 
     def forward(self, wave: Tensor, wave_lengths: Tensor) -> tuple[Tensor, Tensor]:
@@ -74,7 +83,7 @@ class Frontend(nn.Module):
             if wave.shape[1] < self.frame_length:
                 wave = nn.functional.pad(wave, (0, self.frame_length - wave.shape[1]))
             feats = self.spectra(wave).transpose(1, 2)
-            lengths = self.num_frames(wave_lengths)
+            lengths = self.output_frames(wave_lengths)
             mask = frame_mask(lengths, feats.shape[1]).unsqueeze(-1)
             if self.normalize == "utterance":
                 feats = utterance_normalize(feats, mask.float())
@@ -116,7 +125,7 @@ class LogMel(Frontend):
     ):
         win_length = ms_to_samples(sample_rate, win_ms)
         hop_length = ms_to_samples(sample_rate, hop_ms)
-        super().__init__(n_features, win_length, hop_length, normalize)
+        super().__init__(sample_rate, n_features, win_length, hop_length, normalize)
         self.mel = mel_spectrogram(sample_rate, n_features, win_length, hop_length, f_min, f_max)
 
     def spectra(self, wave: Tensor) -> Tensor:
@@ -139,7 +148,7 @@ class MFCC(Frontend):
             raise ValueError(f"n_features ({n_features}) cannot exceed n_mels ({n_mels})")
         win_length = ms_to_samples(sample_rate, win_ms)
         hop_length = ms_to_samples(sample_rate, hop_ms)
-        super().__init__(n_features, win_length, hop_length, normalize)
+        super().__init__(sample_rate, n_features, win_length, hop_length, normalize)
         self.mel = mel_spectrogram(sample_rate, n_mels, win_length, hop_length, 0.0, None)
         self.register_buffer("dct", AF.create_dct(n_features, n_mels, norm="ortho").T)
 
@@ -166,7 +175,7 @@ class Spectrogram(Frontend):
         if win_length > n_fft:
             raise ValueError(f"window of {win_length} samples exceeds n_fft = {n_fft}")
         hop_length = ms_to_samples(sample_rate, hop_ms)
-        super().__init__(n_features, n_fft, hop_length, normalize)
+        super().__init__(sample_rate, n_features, n_fft, hop_length, normalize)
         self.stft = T.Spectrogram(
             n_fft=n_fft, win_length=win_length, hop_length=hop_length, power=1.0, center=False
         )

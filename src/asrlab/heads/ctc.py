@@ -1,18 +1,14 @@
 """CTC head: encoder states -> token log-probs; CTC loss; a decoder turns log-probs into text."""
 
 from collections.abc import Callable
-from typing import Protocol
 
 import torch
 from torch import Tensor, nn
 
 from asrlab.batch import Batch
+from asrlab.contracts import Decoder
 from asrlab.ctc import ctc_loss
 from asrlab.data.tokenizer import Tokenizer
-
-
-class Decoder(Protocol):
-    def decode(self, log_probs: Tensor, lengths: Tensor) -> list[str]: ...
 
 
 class CTCHead(nn.Module):

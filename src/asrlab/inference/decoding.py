@@ -6,7 +6,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from asrlab.checkpoint import missing_lm, run_decoder
-from asrlab.heads.ctc import CTCHead, Decoder
+from asrlab.contracts import Decoder
+from asrlab.heads.ctc import CTCHead
 from asrlab.module import ASRModel
 
 

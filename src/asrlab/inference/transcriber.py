@@ -9,8 +9,8 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
+from asrlab.contracts import Decoder
 from asrlab.data.audio import AudioError, AudioInfo, audio_info, read_audio
-from asrlab.heads.ctc import Decoder
 from asrlab.inference.chunks import Chunking, chunked_log_probs
 from asrlab.inference.timing import AlignmentError, WordTime, word_times
 from asrlab.module import ASRModel
@@ -68,9 +68,10 @@ class Transcriber:
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.device = torch.device(device)
-        frame = model.frontend.hop_length * model.encoder.stride
-        self.frame_seconds = frame / sample_rate
-        self.chunking = Chunking.from_seconds(chunk_seconds, overlap_seconds, sample_rate, frame)
+        self.frame_seconds = model.frame_seconds
+        self.chunking = Chunking.from_seconds(
+            chunk_seconds, overlap_seconds, sample_rate, model.frame_samples
+        )
 
     @torch.inference_mode()
     def acoustic(self, waves: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:

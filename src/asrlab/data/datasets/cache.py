@@ -6,16 +6,14 @@ every row, so that a changed option, or a file added or removed, gives another f
 unchanged dataset reuses its manifests without reading a single audio header.
 """
 
-import hashlib
 import json
 import logging
-import os
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from asrlab.data.audio import audio_info
 from asrlab.data.manifest import write_manifest
+from asrlab.storage import content_key, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +36,6 @@ def require_known(kind: str, named: Iterable[str], found: Iterable[str], where: 
         )
 
 
-def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Call `write` on a temporary sibling of `path`, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def cached_manifests(
     recipe: str, manifest_dir: Path, params: dict, splits: dict[str, list[dict]]
 ) -> dict[str, Path]:
@@ -64,10 +52,8 @@ def cached_manifests(
             f"{recipe}: no utterances for the {' and '.join(empty)} split(s) (of {total} found) "
             f"with {params}; change the split options"
         )
-    key = json.dumps(
-        {"format": _FORMAT_VERSION, "params": params, "splits": splits}, sort_keys=True
-    )
-    folder = manifest_dir / f"{recipe}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    key = content_key({"format": _FORMAT_VERSION, "params": params, "splits": splits}, 10)
+    folder = manifest_dir / f"{recipe}-{key}"
     paths = {split: folder / f"{split}.jsonl" for split in SPLITS}
     if all(path.is_file() for path in paths.values()):
         log.info(

@@ -10,7 +10,6 @@ component of the process loaded espeak-ng too, the engine runs a private copy of
 
 import _ctypes
 import ctypes
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import espeakng_loader
 import numpy as np
+
+from asrlab.storage import digest, file_key, staged_folder
 
 SAMPLE_RATE = 22050
 """The native output rate of espeak-ng."""
@@ -66,9 +67,8 @@ def _private_copies(library: Path, data: Path) -> tuple[Path, Path]:
     Both live in a folder of the temp directory named from the wheel's files, built once (into
     a sibling, then renamed into place) and shared by later processes.
     """
-    stat = library.stat()
-    key = hashlib.sha256(f"{library}:{stat.st_size}:{stat.st_mtime_ns}:{data}".encode())
-    folder = Path(tempfile.gettempdir()) / f"asrlab-espeak-{key.hexdigest()[:12]}"
+    key = digest(f"{file_key(library)}:{data}", 12)
+    folder = Path(tempfile.gettempdir()) / f"asrlab-espeak-{key}"
     private_data = data if _fits(data) else folder / "espeak-ng-data"
     if not _fits(private_data):
         raise EspeakError(
@@ -78,14 +78,10 @@ def _private_copies(library: Path, data: Path) -> tuple[Path, Path]:
     private_library = folder / library.name
     if not (private_library.is_file() and private_data.is_dir()):
         shutil.rmtree(folder, ignore_errors=True)  # left incomplete by a temp-folder cleaner
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        shutil.copy(library, staging / library.name)
-        if private_data != data:
-            shutil.copytree(data, staging / private_data.name)
-        try:
-            os.rename(staging, folder)
-        except OSError:  # another process built it first
-            shutil.rmtree(staging, ignore_errors=True)
+        with staged_folder(folder) as staging:
+            shutil.copy(library, staging / library.name)
+            if private_data != data:
+                shutil.copytree(data, staging / private_data.name)
     return private_library, private_data
 
 

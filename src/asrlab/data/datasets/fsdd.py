@@ -15,10 +15,7 @@ The text of a recording is its digit as a word. Two splits:
 """
 
 import logging
-import os
 import re
-import shutil
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
@@ -26,6 +23,7 @@ from urllib.request import urlopen
 
 from asrlab.data.datasets.cache import DatasetError, cached_manifests, require_known
 from asrlab.data.datasets.synth_digits import DIGIT_WORDS
+from asrlab.storage import staged_folder
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +167,8 @@ def download_recordings(root: Path, url: str = URL) -> Path:
 
     The files are unpacked in a temporary folder of `root` and renamed into place when complete.
     """
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".fsdd-download-", dir=root))
-    try:
-        archive = staging / "archive.zip"
+    with staged_folder(root / "recordings") as staging:
+        archive = staging / ".archive.zip"
         try:
             _fetch(url, archive)
         except OSError as err:
@@ -180,15 +176,8 @@ def download_recordings(root: Path, url: str = URL) -> Path:
                 f"fsdd: cannot download {url} ({err}). Offline, put the recordings of {REPOSITORY} "
                 f"at {root}/{LAYOUT}, or point root at a folder holding recordings/"
             ) from err
-        _extract_recordings(archive, staging / "recordings", url)
-        try:
-            os.rename(staging / "recordings", root / "recordings")
-        except OSError:
-            if not (root / "recordings").is_dir():
-                raise
-            log.info("fsdd: another process downloaded %s first; using it", root / "recordings")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        _extract_recordings(archive, staging, url)
+        archive.unlink()
     return root / "recordings"
 
 
@@ -210,7 +199,6 @@ def _fetch(url: str, path: Path) -> None:
 
 def _extract_recordings(archive: Path, folder: Path, url: str) -> None:
     """Unpack the archive's `<top>/recordings/*.wav` (nothing else) into `folder`."""
-    folder.mkdir()
     try:
         with zipfile.ZipFile(archive) as zf:
             members = [m for m in zf.infolist() if _is_recording(PurePosixPath(m.filename))]

@@ -1,14 +1,14 @@
 """Mixing sources: train on several datasets with sampling weights, evaluate on one of them."""
 
-import hashlib
 import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
-from asrlab.data.datasets.cache import DatasetError, write_atomically
+from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.source import Source
+from asrlab.storage import content_key, digest, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +67,15 @@ class Mix:
 
     def prepare(self) -> dict[str, Path]:
         manifests = {name: source.prepare() for name, source in self.sources.items()}
-        key = json.dumps(
+        key = content_key(
             {
                 "weights": self.weights,
                 "seed": self.seed,
-                "train": {
-                    n: hashlib.sha256(m["train"].read_bytes()).hexdigest()
-                    for n, m in manifests.items()
-                },
+                "train": {n: digest(m["train"].read_bytes()) for n, m in manifests.items()},
             },
-            sort_keys=True,
+            10,
         )
-        folder = self.manifest_dir / f"mix-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+        folder = self.manifest_dir / f"mix-{key}"
         train = folder / "train.jsonl"
         if not train.is_file():
             rng = np.random.default_rng(self.seed)
@@ -89,7 +86,6 @@ class Mix:
                     "mix: %d training utterances from %s (weight %g)", len(mixed), name, weight
                 )
                 entries += mixed
-            folder.mkdir(parents=True, exist_ok=True)
             text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
             write_atomically(train, lambda path: path.write_text(text, encoding="utf-8"))
         return {"train": train, **{s: manifests[self.eval_source][s] for s in ("val", "test")}}

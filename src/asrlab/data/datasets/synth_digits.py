@@ -24,13 +24,9 @@ parameter) holding `train.jsonl`, `val.jsonl`, `test.jsonl`, `params.json` and `
 built in a temporary sibling folder and renamed into place when complete.
 """
 
-import hashlib
 import json
 import logging
 import multiprocessing
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -48,6 +44,7 @@ from torchaudio.transforms import Resample
 from asrlab.data.audio import write_audio
 from asrlab.data.datasets.espeak import SAMPLE_RATE as ESPEAK_RATE
 from asrlab.data.datasets.espeak import get_espeak
+from asrlab.storage import content_key, staged_folder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", int, float)
@@ -228,8 +225,7 @@ class SynthDigits:
     @property
     def folder(self) -> Path:
         """The cache folder, named from a hash of `params`."""
-        digest = hashlib.sha256(json.dumps(self.params, sort_keys=True).encode()).hexdigest()
-        return self.root / f"synth_digits-{digest[:10]}"
+        return self.root / f"synth_digits-{content_key(self.params, 10)}"
 
     def manifests(self) -> dict[str, Path]:
         """Where the manifest of each split is (or will be once prepared)."""
@@ -241,13 +237,8 @@ class SynthDigits:
         if folder.is_dir():
             log.info("synth_digits: using cached %s", folder)
         else:
-            self.root.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=self.root))
-            try:
+            with staged_folder(folder) as staging:
                 self._build(staging)
-                self._publish(staging, folder)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
         missing = [str(path) for path in self.manifests().values() if not path.is_file()]
         if missing:
             raise FileNotFoundError(
@@ -255,16 +246,6 @@ class SynthDigits:
                 f"{', '.join(missing)}); delete it to regenerate"
             )
         return self.manifests()
-
-    @staticmethod
-    def _publish(staging: Path, folder: Path) -> None:
-        """Rename the finished build into place, unless another process was first."""
-        try:
-            os.rename(staging, folder)
-        except OSError:
-            if not folder.is_dir():
-                raise
-            log.info("synth_digits: another process built %s first; using it", folder)
 
     def _blocks(self, folder: Path) -> list[_Block]:
         return [
