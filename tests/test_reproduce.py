@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from asrlab.reproduce import check_environment
 from asrlab.run_info import RUN_INFO, run_info, warn_on_differences
+from asrlab.threads import set_threads
 from helpers import manifest_overrides
 
 TINY_RUN = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
@@ -75,3 +77,18 @@ def test_environment_differences_are_warned(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.WARNING):
         warn_on_differences({**current, "git_dirty": False}, {**current, "git_dirty": False})
     assert not caplog.records
+
+
+def test_threads_are_compared_as_the_rerun_sets_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = torch.get_num_threads()
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("threads: 1\n")
+    recorded = {**run_info(1234, True, set_threads(1)), "git_dirty": False}
+    (tmp_path / RUN_INFO).write_text(json.dumps(recorded))
+    torch.set_num_threads(3)  # torch's default on another machine: not what the rerun uses
+    with caplog.at_level(logging.WARNING):
+        check_environment(tmp_path)
+    torch.set_num_threads(before)
+    assert "threads" not in caplog.text  # (a dirty checkout is listed too)
