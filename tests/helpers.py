@@ -1,6 +1,7 @@
 """Test helpers: small audio, manifests and run folders written on the fly."""
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,17 @@ from asrlab.data.audio import write_audio
 SAMPLE_RATE = 16000
 GRU = "asrlab.encoders.gru.GRUEncoder"
 LSTM = "asrlab.encoders.lstm.LSTMEncoder"
+
+
+class RecordingHandler(logging.Handler):
+    """Keeps the formatted messages of the records it handles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def tone(seconds: float, freq: float = 440.0, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """The third-party messages `asrlab.quiet` silences, and only those."""
 
+import copy
 import logging
 import os
 import warnings
@@ -10,22 +11,14 @@ from pytorch_lightning.utilities._pytree import _tree_flatten
 from torch.onnx._internal.exporter._registration import _get_overload
 
 from asrlab.quiet import quiet, without_kenlm_banner
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+from helpers import RecordingHandler
 
 
 @pytest.fixture
-def records() -> dict[str, _Records]:
+def records() -> dict[str, RecordingHandler]:
     """Handlers on the loggers quiet filters (filters on a logger apply before its handlers)."""
     names = ("pytorch_lightning.utilities.rank_zero", "torch.onnx._internal.exporter._registration")
-    handlers = {name: _Records() for name in names}
+    handlers = {name: RecordingHandler() for name in names}
     for name, handler in handlers.items():
         logging.getLogger(name).addHandler(handler)
         logging.getLogger(name).setLevel(logging.INFO)
@@ -40,7 +33,7 @@ def _noise() -> tuple[list[str], list[warnings.WarningMessage]]:
     exporter's torchvision lookup."""
     with warnings.catch_warnings(record=True) as caught:
         pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
-        _tree_flatten(1.0)
+        copy.deepcopy(_tree_flatten(1.0)[1])
         _get_overload("torchvision::nms")
     return [str(w.message) for w in caught]
 

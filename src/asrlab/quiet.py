@@ -34,12 +34,20 @@ def quiet() -> None:
     """Installs the filters (idempotent)."""
     logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_LITLOGGER_TIP)
     logging.getLogger("torch.onnx._internal.exporter._registration").addFilter(_NO_TORCHVISION)
-    # Lightning's own pytree helper builds torch's deprecated LeafSpec, in fit and in test.
+    # torch's deprecated LeafSpec, built by Lightning's pytree helper (in fit and in test) and
+    # copied by the ONNX exporter.
     warnings.filterwarnings(
         "ignore",
         message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
         category=FutureWarning,
-        module=r"pytorch_lightning\.utilities\._pytree",
+        module=r"(pytorch_lightning\.utilities\._pytree|copyreg)$",
+    )
+    # The exporter names each dynamic dimension once; the batch axis is shared by both inputs.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"# The axis name: batch will not be used",
+        category=UserWarning,
+        module=r"torch\.onnx\.",
     )
 
 
