@@ -1,6 +1,7 @@
 """Test helpers: small audio, manifests and run folders written on the fly."""
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,17 @@ FRAMES_OF = LogMel().output_frames
 """Feature frames of samples by the default frontend, for data modules built without a config."""
 GRU = "asrlab.encoders.gru.GRUEncoder"
 LSTM = "asrlab.encoders.lstm.LSTMEncoder"
+
+
+class RecordingHandler(logging.Handler):
+    """Keeps the formatted messages of the records it handles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def tone(seconds: float, freq: float = 440.0, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:

@@ -2,6 +2,8 @@
 transcripts, alone and padded in a batch, and carry what decoding needs without asrlab."""
 
 import json
+import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from asrlab.exporting.bundle import CHECK_SECONDS, EXAMPLE_SECONDS, max_differen
 from asrlab.exporting.formats import FILES, LOAD, OPSET, SAVE
 from asrlab.module import ASRModel
 from asrlab.posteriors import Posteriors, compute_posteriors
-from helpers import compose_train, manifest_overrides
+from helpers import RecordingHandler, compose_train, manifest_overrides
 
 # Largest |difference| allowed between exported and PyTorch log-probs on the tiny run's test
 # split. TorchScript runs torch's own kernels; onnxruntime's STFT is less precise than torch's
@@ -30,11 +32,30 @@ FORMATS = list(FILES)
 
 
 @pytest.fixture(scope="module")
-def exported(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny run's last checkpoint exported in both formats, through the command line."""
+def exported_noise(
+    tiny_run: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[str]]:
+    """The tiny run's last checkpoint exported in both formats, through the command line; and
+    the warnings and the ONNX registry's log messages on the way."""
     out = tmp_path_factory.mktemp("export")
-    main([str(tiny_run / "checkpoints" / "last.ckpt"), "--format", "both", "--out", str(out)])
-    return out
+    registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+    handler = RecordingHandler()
+    registry.addHandler(handler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        main([str(tiny_run / "checkpoints" / "last.ckpt"), "--format", "both", "--out", str(out)])
+    registry.removeHandler(handler)
+    return out, [str(w.message) for w in caught] + handler.messages
+
+
+@pytest.fixture(scope="module")
+def exported(exported_noise: tuple[Path, list[str]]) -> Path:
+    return exported_noise[0]
+
+
+def test_export_shows_no_library_noise(exported_noise: tuple[Path, list[str]]) -> None:
+    noise = ("torchvision is not installed", "LeafSpec", "The axis name: batch")
+    assert [m for m in exported_noise[1] if any(n in m for n in noise)] == []
 
 
 @pytest.fixture(scope="module")

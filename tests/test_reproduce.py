@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from asrlab import reproduce
+from asrlab.reproduce import check_environment
 from asrlab.run_info import RUN_INFO, run_info, warn_on_differences
+from asrlab.threads import set_threads
 from helpers import manifest_overrides
 
 TINY_RUN = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
@@ -87,3 +89,18 @@ def test_options_may_follow_the_run_among_the_overrides(monkeypatch: pytest.Monk
         (Path("RUN"), Path("DIR"), ["trainer.max_epochs=10", "seed=2"]),
         (Path("RUN"), Path("DIR"), ["seed=2"]),
     ]
+
+
+def test_threads_are_compared_as_the_rerun_sets_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = torch.get_num_threads()
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("threads: 1\n")
+    recorded = {**run_info(1234, True, set_threads(1)), "git_dirty": False}
+    (tmp_path / RUN_INFO).write_text(json.dumps(recorded))
+    torch.set_num_threads(3)  # torch's default on another machine: not what the rerun uses
+    with caplog.at_level(logging.WARNING):
+        check_environment(tmp_path)
+    torch.set_num_threads(before)
+    assert "threads" not in caplog.text  # (a dirty checkout is listed too)

@@ -104,6 +104,7 @@ def test_multirun_writes_one_folder_per_trial(tiny_synth: dict[str, Path], tmp_p
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "litlogger" not in result.stderr and "LeafSpec" not in result.stderr  # asrlab.quiet
     trials = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name != ".hydra")
     assert [t.name.split("_", 1)[0] for t in trials] == ["0", "1"]
     for trial in trials:
@@ -111,6 +112,7 @@ def test_multirun_writes_one_folder_per_trial(tiny_synth: dict[str, Path], tmp_p
         assert (trial / ".hydra" / "overrides.yaml").is_file()
         assert "test_wer" in json.loads((trial / "metrics.json").read_text())
         assert list((trial / "tensorboard").glob("events.out.tfevents.*"))
+        assert "epoch 1/1: train loss" in (trial / "train.log").read_text()  # ProgressLog
 
 
 def test_config_typo_fails_with_hydra_message(tmp_path: Path) -> None:

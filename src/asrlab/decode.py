@@ -25,7 +25,9 @@ from asrlab.evaluation.run import decode as decode_posteriors
 from asrlab.logprob_cache import cached_posteriors, run_cache_dir, training_lm
 from asrlab.module import ASRModel
 from asrlab.posteriors import Posteriors, compute_posteriors
+from asrlab.quiet import quiet
 from asrlab.run_info import run_info, write_run_info
+from asrlab.threads import set_threads
 from asrlab.trial import run_trial
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def decode(cfg: DictConfig) -> dict[str, Any]:
     """Decode one split with `cfg.decoder`; writes run_info.json, metrics.json (`<split>_wer`,
     `_cer`, `_acc`, the decode real-time factor) and the hparams tab into the run folder."""
     run_dir = Path(cfg.paths.output_dir)
-    info = run_info(seed=None)
+    info = run_info(seed=None, threads_origin=set_threads(cfg.get("threads")))
     write_run_info(run_dir, info)
     split_stage(cfg.split)  # a bad split fails here, before the checkpoint is read
     checkpoint = checkpoint_path(cfg.ckpt_path)
@@ -108,6 +110,7 @@ def _log_hparams(cfg: DictConfig, metrics: dict[str, Any]) -> None:
 def main(cfg: DictConfig) -> float | None:
     """Decode; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`); bad
     input (checkpoint, split) exits with its message, no traceback."""
+    quiet()
     try:
         return run_trial(decode, cfg)
     except EvaluationError as err:

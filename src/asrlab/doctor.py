@@ -12,12 +12,16 @@ from omegaconf import DictConfig
 from asrlab.diagnose.findings import worst
 from asrlab.diagnose.report import log_findings, write_report
 from asrlab.diagnose.run import diagnose
+from asrlab.quiet import quiet
+from asrlab.threads import set_threads
 
 log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="doctor")
 def main(cfg: DictConfig) -> None:
+    quiet()
+    set_threads(cfg.threads)
     findings = diagnose(cfg)
     log_findings(findings, cfg.doctor.max_listed)
     report = write_report(findings, Path(cfg.paths.output_dir), cfg.doctor.max_listed)

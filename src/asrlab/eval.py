@@ -10,6 +10,8 @@ from omegaconf import DictConfig, MissingMandatoryValue
 from asrlab.data.manifest import ManifestError
 from asrlab.evaluation.inputs import EvaluationError
 from asrlab.evaluation.run import evaluate
+from asrlab.quiet import quiet
+from asrlab.threads import set_threads
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +19,8 @@ log = logging.getLogger(__name__)
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 def main(cfg: DictConfig) -> None:
     """Evaluate; bad input (checkpoint, data, decoders) exits with its message, no traceback."""
+    quiet()
+    set_threads(cfg.threads)
     try:
         evaluate(cfg)
     except (EvaluationError, ManifestError, MissingMandatoryValue) as err:

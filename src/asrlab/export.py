@@ -15,6 +15,7 @@ from pickle import UnpicklingError
 
 from asrlab.exporting.bundle import ExportError, export_checkpoint
 from asrlab.exporting.formats import FILES
+from asrlab.quiet import quiet
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -28,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, help="the folder to write into (default RUN/export)")
     args = parser.parse_args(argv)
+    quiet()
     if not args.checkpoint.is_file():
         parser.error(f"no such checkpoint: {args.checkpoint} (give RUN/checkpoints/NAME.ckpt)")
     out = args.out or args.checkpoint.parent.parent / "export"

@@ -12,16 +12,27 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from asrlab import train
 from asrlab.run_info import read_run_info, run_info, warn_on_differences
+from asrlab.threads import set_threads
 
 log = logging.getLogger(__name__)
 
 
+def check_environment(run: Path) -> None:
+    """Warns about each difference from the run's recorded environment, with torch's threads
+    already set as the rerun sets them from the run's config."""
+    recorded = read_run_info(run)
+    threads = set_threads(OmegaConf.load(run / ".hydra" / "config.yaml").get("threads"))
+    current = run_info(recorded.get("seed"), recorded.get("deterministic"), threads)
+    warn_on_differences(recorded, current)
+
+
 def _train(run: Path, out: Path, overrides: list[str]) -> None:
     """Runs asrlab-train on the run's saved config, writing into `out`."""
-    recorded = read_run_info(run)
-    warn_on_differences(recorded, run_info(recorded.get("seed"), recorded.get("deterministic")))
+    check_environment(run)
     sys.argv = [
         "asrlab-train",
         "--config-path",

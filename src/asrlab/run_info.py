@@ -37,10 +37,12 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
-def run_info(seed: int | None, deterministic: bool | None = None) -> dict[str, Any]:
+def run_info(
+    seed: int | None, deterministic: bool | None = None, threads_origin: str | None = None
+) -> dict[str, Any]:
     """What bit-for-bit equality of a rerun depends on: package and library versions, git commit
-    and dirty flag (None outside a checkout), Python, platform, torch threads, seed and the
-    trainer's deterministic flag."""
+    and dirty flag (None outside a checkout), Python, platform, torch threads (and where their
+    number came from: `asrlab.threads.set_threads`), seed and the trainer's deterministic flag."""
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {
@@ -55,6 +57,7 @@ def run_info(seed: int | None, deterministic: bool | None = None) -> dict[str, A
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "torch_threads": torch.get_num_threads(),
+        "torch_threads_origin": threads_origin,
         "torch_interop_threads": torch.get_num_interop_threads(),
         "cuda_version": torch.version.cuda,
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,

@@ -23,7 +23,9 @@ from asrlab.build import (
     training_texts,
 )
 from asrlab.diagnose.preflight import preflight
+from asrlab.quiet import quiet
 from asrlab.run_info import run_info, write_run_info
+from asrlab.threads import set_threads
 from asrlab.trial import run_trial
 from asrlab.trust import UntrustedTargetError, check_command_line
 
@@ -34,7 +36,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; writes run_info.json at the start and metrics.json at the
     end into the run folder."""
     run_dir = Path(cfg.paths.output_dir)
-    info = run_info(cfg.seed, cfg.trainer.get("deterministic"))
+    info = run_info(cfg.seed, cfg.trainer.get("deterministic"), set_threads(cfg.get("threads")))
     write_run_info(run_dir, info)
     pl.seed_everything(cfg.seed, workers=True)
 
@@ -100,6 +102,7 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def _main(cfg: DictConfig) -> float | None:
     """Train; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`)."""
+    quiet()
     return run_trial(train, cfg)
 
 

@@ -26,6 +26,8 @@ from asrlab.inference.decoding import choose_decoder
 from asrlab.inference.inputs import find_audio
 from asrlab.inference.output import FORMATS
 from asrlab.inference.transcriber import Failure, Transcriber
+from asrlab.quiet import quiet
+from asrlab.threads import set_threads
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,8 @@ def transcribe(cfg: DictConfig, paths: list[Path], transcriber: Transcriber) -> 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="transcribe")
 def main(cfg: DictConfig) -> None:
+    quiet()
+    set_threads(cfg.threads)
     try:
         paths, transcriber = prepare(cfg)
     except ValueError as err:

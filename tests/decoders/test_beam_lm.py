@@ -58,3 +58,10 @@ def test_character_lm_refuses_a_word_list(tmp_path: Path) -> None:
     build_arpa(LM_TEXTS, lm, order=3, unit="char")
     with pytest.raises(ValueError, match="character LM"):
         BeamDecoder(CharTokenizer(), words=["cat"], lm=lm)
+
+
+def test_loading_an_lm_prints_no_kenlm_banner(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    lm = str(tmp_path / "lm.arpa")
+    build_arpa(LM_TEXTS, lm, order=2, unit="word")
+    BeamDecoder(CharTokenizer(), lm=lm)
+    assert capfd.readouterr().err == ""

@@ -1,5 +1,7 @@
 import inspect
+import logging
 import math
+import warnings
 from importlib.resources import files
 
 import pytest
@@ -8,6 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from asrlab import contracts
+from asrlab.features import frontends
 from asrlab.features.frontends import MFCC, Frontend, LogMel, Spectrogram
 
 SAMPLE_RATE = 16000
@@ -131,3 +134,20 @@ def test_config_lists_every_default_and_instantiates(name):
     frontend = instantiate(cfg.features)
     assert isinstance(frontend, FRONTENDS[name])
     assert frontend.hop_samples == 160
+
+
+def test_empty_mel_filters_are_reported_once_in_asrlab_words(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    frontends._warn_empty_filters.cache_clear()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        LogMel(sample_rate=8000, n_features=80)
+        LogMel(sample_rate=8000, n_features=80)
+        LogMel(sample_rate=16000, n_features=80)
+    assert not [w for w in caught if frontends.EMPTY_FILTERS in str(w.message)]
+    assert [r.getMessage() for r in caplog.records] == [
+        "80 mel filters at 8000 Hz over 200-sample frames leave 1 empty (a constant feature); "
+        "at most 67 leave none: lower features.n_features (features.n_mels for mfcc)"
+    ]
+    assert frontends.empty_mel_filters(8000, 67, 200, 0.0, None) == 0

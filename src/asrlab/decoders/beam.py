@@ -1,6 +1,7 @@
 """CTC beam search (torchaudio's flashlight decoder), optionally constrained to a word list and
 fused with an n-gram language model."""
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from torchaudio.models.decoder import ctc_decoder
 from asrlab.data.bpe import BPETokenizer
 from asrlab.data.tokenizer import Tokenizer
 from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary
+from asrlab.quiet import without_kenlm_banner
 
 BLANK, SILENCE = "-", WORD_BOUNDARY
 
@@ -67,7 +69,8 @@ class BeamDecoder:
         self.tokenizer = tokenizer
         self.tokens, blank, silence = flashlight_tokens(tokenizer)
         self.constrained = bool(words)
-        with tempfile.TemporaryDirectory() as tmp:
+        banner = without_kenlm_banner(lm) if lm else contextlib.nullcontext()
+        with tempfile.TemporaryDirectory() as tmp, banner:
             self.decoder = ctc_decoder(
                 lexicon=self._write_lexicon(words, Path(tmp)) if words else None,
                 tokens=self.tokens,

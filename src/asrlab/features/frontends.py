@@ -7,14 +7,23 @@ than one frame still gets one frame, computed over its samples followed by zeros
 has input. Normalisation statistics use valid frames only, and padded output frames are zeros.
 """
 
+import contextlib
+import functools
+import logging
+import warnings
+from collections.abc import Iterator
+
 import torch
 import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import Tensor, nn
 
+log = logging.getLogger(__name__)
+
 LOG_FLOOR = 1e-6
 NORM_EPS = 1e-5
 NORMALIZATIONS = ("utterance", "none")
+EMPTY_FILTERS = "At least one mel filterbank has all zero values"
 
 
 def ms_to_samples(sample_rate: int, ms: float) -> int:
@@ -90,6 +99,48 @@ class Frontend(nn.Module):
             return feats.masked_fill(~mask, 0.0), lengths
 
 
+@contextlib.contextmanager
+def _without_empty_filter_warning() -> Iterator[None]:
+    """torchaudio's warning says neither how many filters are empty nor what to change."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", EMPTY_FILTERS, UserWarning, r"torchaudio\.")
+        yield
+
+
+def empty_mel_filters(
+    sample_rate: int, n_mels: int, n_fft: int, f_min: float, f_max: float | None
+) -> int:
+    """How many of the n_mels triangular filters cover no FFT bin: their feature is constant."""
+    with _without_empty_filter_warning():
+        fbanks = AF.melscale_fbanks(
+            n_fft // 2 + 1, f_min, sample_rate / 2 if f_max is None else f_max, n_mels, sample_rate
+        )
+    return int((fbanks.amax(dim=0) == 0).sum())
+
+
+@functools.cache
+def _warn_empty_filters(
+    sample_rate: int, n_mels: int, n_fft: int, f_min: float, f_max: float | None
+) -> None:
+    """Logs once per setting how many filters are empty and how many mels would leave none."""
+    empty = empty_mel_filters(sample_rate, n_mels, n_fft, f_min, f_max)
+    if empty:
+        most = next(
+            n
+            for n in range(n_mels - 1, 0, -1)
+            if not empty_mel_filters(sample_rate, n, n_fft, f_min, f_max)
+        )
+        log.warning(
+            "%d mel filters at %d Hz over %d-sample frames leave %d empty (a constant feature); "
+            "at most %d leave none: lower features.n_features (features.n_mels for mfcc)",
+            n_mels,
+            sample_rate,
+            n_fft,
+            empty,
+            most,
+        )
+
+
 def mel_spectrogram(
     sample_rate: int,
     n_mels: int,
@@ -98,16 +149,23 @@ def mel_spectrogram(
     f_min: float,
     f_max: float | None,
 ) -> T.MelSpectrogram:
-    """Power mel spectrogram, (B, S) -> (B, n_mels, T), frames of exactly win_length samples."""
-    return T.MelSpectrogram(
-        sample_rate=sample_rate,
-        n_fft=win_length,
-        hop_length=hop_length,
-        f_min=f_min,
-        f_max=f_max,
-        n_mels=n_mels,
-        center=False,
-    )
+    """Power mel spectrogram, (B, S) -> (B, n_mels, T), frames of exactly win_length samples.
+
+    Too many mels for the frames' FFT bins (80 at 8 kHz with 25 ms frames) leave low filters
+    empty: a warning says so once, and the features stay as they are (checkpoints trained with
+    them still load and score the same).
+    """
+    _warn_empty_filters(sample_rate, n_mels, win_length, f_min, f_max)
+    with _without_empty_filter_warning():
+        return T.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=win_length,
+            hop_length=hop_length,
+            f_min=f_min,
+            f_max=f_max,
+            n_mels=n_mels,
+            center=False,
+        )
 
 
 class LogMel(Frontend):
