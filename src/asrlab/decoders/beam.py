@@ -1,7 +1,9 @@
 """CTC beam search (torchaudio's flashlight decoder), optionally constrained to a word list and
 fused with an n-gram language model."""
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -9,7 +11,7 @@ from torchaudio.models.decoder import ctc_decoder
 
 from asrlab.data.bpe import BPETokenizer
 from asrlab.data.tokenizer import Tokenizer
-from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary
+from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary, check_arpa
 
 BLANK, SILENCE = "-", WORD_BOUNDARY
 
@@ -25,6 +27,16 @@ def flashlight_tokens(tokenizer: Tokenizer) -> tuple[list[str], str, str]:
         return vocab, vocab[tokenizer.blank_id], vocab[tokenizer.unk_id]
     names = [BLANK if i == tokenizer.blank_id else c for i, c in enumerate(tokenizer.vocab)]
     return [SILENCE if c == " " else c for c in names], BLANK, SILENCE
+
+
+@contextlib.contextmanager
+def _naming(lm: str | None) -> Iterator[None]:
+    """Turns the decoder's RuntimeError (KenLM's names no file) into a ValueError naming `lm`."""
+    try:
+        yield
+    except RuntimeError as err:
+        message = " ".join(str(err).split())  # KenLM's spans lines
+        raise ValueError(f"cannot load lm={lm} into the beam decoder: {message}") from err
 
 
 class BeamDecoder:
@@ -57,6 +69,7 @@ class BeamDecoder:
         if lexicon:
             words = Path(lexicon).read_text(encoding="utf-8").split()
         if lm:
+            check_arpa(lm)
             lm_tokens = arpa_vocabulary(lm)
             if any(len(token) > 1 for token in lm_tokens):
                 words = words or lm_tokens
@@ -67,7 +80,7 @@ class BeamDecoder:
         self.tokenizer = tokenizer
         self.tokens, blank, silence = flashlight_tokens(tokenizer)
         self.constrained = bool(words)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, _naming(lm):
             self.decoder = ctc_decoder(
                 lexicon=self._write_lexicon(words, Path(tmp)) if words else None,
                 tokens=self.tokens,
