@@ -129,3 +129,18 @@ def test_other_encoders_export(
     SAVE[fmt](model, noise_batch(EXAMPLE_SECONDS, 16000), path)
     check = noise_batch(CHECK_SECONDS, 16000, seed=1)
     assert max_difference(model, LOAD[fmt](path), check) < ATOL[fmt]
+
+
+@pytest.mark.parametrize("model", ["Z2FyYmFnZQ==", "not base64!"])
+def test_a_checkpoint_with_a_broken_bpe_model_is_named(
+    model: str, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    checkpoint = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["tokenizer"] = {"type": "bpe", "model": model}  # b"garbage", and no base64
+    broken = tmp_path / "broken.ckpt"
+    torch.save(checkpoint, broken)
+    with pytest.raises(SystemExit) as error:
+        main([str(broken), "--out", str(tmp_path / "out")])
+    message = capsys.readouterr().err
+    assert error.value.code == 1 and message.count("\n") == 1
+    assert message.startswith(f"asrlab-export: {broken}: the saved BPE tokenizer is unusable: ")
