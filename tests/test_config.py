@@ -83,6 +83,12 @@ def test_dimensions_are_linked_by_interpolation(tmp_path: Path) -> None:
     assert cfg.encoder.input_dim == 13
 
 
+def test_an_encoder_input_dim_other_than_the_features_is_refused(tmp_path: Path) -> None:
+    cfg = compose_train(["encoder.input_dim=40"], tmp_path)  # logmel: 80 features
+    with pytest.raises(ValueError, match="encoder.input_dim=40 but features.n_features=80: "):
+        build_model(cfg, build_tokenizer(cfg), _texts)
+
+
 def test_unknown_key_and_option_fail_at_composition(tmp_path: Path) -> None:
     with pytest.raises(ConfigCompositionException, match="hiden_size"):
         compose_train(["encoder.hiden_size=3"], tmp_path)

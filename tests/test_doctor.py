@@ -185,7 +185,10 @@ def test_audio_outliers_and_unreadable_files(tmp_path: Path) -> None:
         ("m.jsonl:7", "sample rate 8000 Hz, expected 16000 Hz"),
         ("m.jsonl:8", "duration outlier"),
         ("m.jsonl:9", "cannot read audio file " + str(tmp_path / "corrupt.wav")),
-        ("m.jsonl:10", "the manifest says 2.000 s"),
+        (
+            "m.jsonl:10",
+            "the manifest says 2.000 s but the file has 0.900 s (tolerance 10%, at least 0.1 s)",
+        ),
     }
     assert "sample rates 8000 Hz x 1, 16000 Hz x 8" in finding.summary
     assert "replace or remove the unreadable files" in finding.fix

@@ -14,7 +14,9 @@ import torch
 
 from asrlab.build import build_datamodule, build_model, build_tokenizer
 from asrlab.checkpoint import load_model
+from asrlab.data.audio import read_audio, write_audio
 from asrlab.data.datamodule import ASRDataModule
+from asrlab.data.manifest import read_manifest
 from asrlab.data.tokenizer import tokenizer_from_state_dict
 from asrlab.export import main
 from asrlab.exporting.acoustic import AcousticModel
@@ -150,3 +152,44 @@ def test_other_encoders_export(
     SAVE[fmt](model, noise_batch(EXAMPLE_SECONDS, 16000), path)
     check = noise_batch(CHECK_SECONDS, 16000, seed=1)
     assert max_difference(model, LOAD[fmt](path), check) < ATOL[fmt]
+
+
+@pytest.mark.parametrize("model", ["Z2FyYmFnZQ==", "not base64!"])
+def test_a_checkpoint_with_a_broken_bpe_model_is_named(
+    model: str, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    checkpoint = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["tokenizer"] = {"type": "bpe", "model": model}  # b"garbage", and no base64
+    broken = tmp_path / "broken.ckpt"
+    torch.save(checkpoint, broken)
+    with pytest.raises(SystemExit) as error:
+        main([str(broken), "--out", str(tmp_path / "out")])
+    message = capsys.readouterr().err
+    assert error.value.code == 1 and message.count("\n") == 1
+    assert message.startswith(f"asrlab-export: {broken}: the saved BPE tokenizer is unusable: ")
+
+
+def test_the_readme_snippet_transcribes_and_refuses_another_rate(
+    exported: Path,
+    tiny_run: Path,
+    tiny_synth: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("\n## Export\n") :]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    snippet = snippet.replace("DIR/", f"{exported}/")
+    model, _ = load_model(tiny_run / "checkpoints" / "last.ckpt")
+    wave = read_audio(read_manifest(tiny_synth["test"])[0].audio_filepath, 16000)
+    monkeypatch.chdir(tmp_path)
+    write_audio(tmp_path / "utt.wav", wave, 16000)
+    exec(snippet, {})
+    with torch.no_grad():
+        scores, lengths = model.eval()(wave[None], torch.tensor([len(wave)]))
+    text = model.head.decode(scores, lengths)[0]
+    assert text and capsys.readouterr().out == text + "\n"
+    write_audio(tmp_path / "utt.wav", wave[::2], 8000)
+    with pytest.raises(SystemExit, match="utt.wav is at 8000 Hz, the model reads 16000 Hz"):
+        exec(snippet, {})

@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 
 from asrlab.build import build_datamodule, build_model, build_tokenizer
 from asrlab.data.audio import write_audio
+from asrlab.data.manifest import ManifestError
 from asrlab.diagnose.preflight import PreflightError, preflight
 from asrlab.train import train
 from helpers import SAMPLE_RATE, compose_train, manifest_overrides, tone
@@ -81,3 +82,19 @@ def test_clean_data_passes_quietly(
         findings = _preflight(cfg)
     assert [(f.check, f.severity) for f in findings] == [("coverage", "ok"), ("feasibility", "ok")]
     assert "pre-flight: transcripts encodable and CTC-feasible" in caplog.text
+
+
+def test_a_nan_duration_is_named_not_a_crash_and_skippable(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    train = tmp_path / "train.jsonl"
+    folder = tiny_synth["train"].parent
+    entries = [json.loads(line) for line in tiny_synth["train"].read_text().splitlines()]
+    for entry in entries:
+        entry["audio_filepath"] = str(folder / entry["audio_filepath"])
+    entries[0]["duration"] = float("nan")
+    train.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+    overrides = manifest_overrides({**tiny_synth, "train": train}) + TINY
+    with pytest.raises(ManifestError, match=f"{train}:1: duration must be .* got NaN"):
+        _preflight(compose_train(overrides, tmp_path))
+    assert _preflight(compose_train([*overrides, "data.on_error=skip"], tmp_path))

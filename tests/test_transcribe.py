@@ -140,6 +140,7 @@ def test_a_folder_to_jsonl_with_bad_files_reported_and_skipped(
     write_audio(folder / "sub" / "b.flac", speech[2], 22050)
     (folder / "bad.wav").write_bytes(b"RIFF this is not audio")
     sf.write(folder / "empty.wav", np.zeros(0, dtype="float32"), RATE)
+    sf.write(folder / "nan.wav", np.full(RATE, np.nan, dtype="float32"), RATE, subtype="FLOAT")
     (folder / "notes.txt").write_text("not audio, not read")
     out = tmp_path / "results" / "out.jsonl"
     missing = tmp_path / "missing.wav"
@@ -152,9 +153,10 @@ def test_a_folder_to_jsonl_with_bad_files_reported_and_skipped(
     for line in lines:
         assert line["text"] == " ".join(w["word"] for w in line["words"])
         assert all(0 <= w["start"] < w["end"] <= line["duration"] for w in line["words"])
-    assert [f.path.name for f in failures] == ["bad.wav", "empty.wav", "missing.wav"]
+    assert [f.path.name for f in failures] == ["bad.wav", "empty.wav", "nan.wav", "missing.wav"]
     assert "cannot read" in failures[0].error and "empty" in failures[1].error
-    assert "not found" in failures[2].error
+    assert f"NaN or infinite sample(s): {folder / 'nan.wav'}" in failures[2].error
+    assert "not found" in failures[3].error
 
 
 def test_text_format_with_a_beam_decoder(tiny_run: Path, speech: list[Tensor], tmp_path: Path):
@@ -177,6 +179,7 @@ def test_text_format_with_a_beam_decoder(tiny_run: Path, speech: list[Tensor], t
         (["{tmp}/absent/"], [], "matches no audio file"),
         (["{tmp}/a.wav"], ["format=csv"], "format=csv"),
         (["{tmp}/a.wav"], ["decoder=beam_lm"], "lm.arpa"),
+        (["{tmp}/a.wav"], ["decoder=beam_lm", "decoder.lm={tmp}/notes.txt"], "notes.txt:1: "),
         (["{tmp}/a.wav"], ["chunk_seconds=1", "overlap_seconds=1"], "overlap"),
     ],
 )
@@ -185,6 +188,7 @@ def test_bad_options_are_refused_before_any_file_is_read(
 ) -> None:
     (tmp_path / "notes.txt").write_text("not audio")
     inputs = [i.format(tmp=tmp_path) for i in inputs]
+    extra = [e.format(tmp=tmp_path) for e in extra]
     with pytest.raises(ValueError, match=message):
         prepare(config(tiny_run, inputs, *extra))
 

@@ -78,10 +78,17 @@ def build_model(
 ) -> ASRModel:
     """The model of `cfg`; `texts` gives the training transcripts for parts fitted to them
     (default: read from the data source, once)."""
+    frontend = instantiate(cfg.features)
+    if "input_dim" in cfg.encoder and cfg.encoder.input_dim != frontend.n_features:
+        raise ValueError(
+            f"encoder.input_dim={cfg.encoder.input_dim} but features.n_features="
+            f"{frontend.n_features}: the encoder must read every feature of a frame "
+            "(leave encoder.input_dim at its default, ${features.n_features})"
+        )
     encoder = instantiate(cfg.encoder)
     texts = functools.cache(texts or (lambda: training_texts(cfg)))
     return ASRModel(
-        frontend=instantiate(cfg.features),
+        frontend=frontend,
         wave_augment=build_augment(cfg.augment.waveform),
         augment=build_augment(cfg.augment.features),
         encoder=encoder,

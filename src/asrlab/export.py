@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyError as err:
         parser.exit(1, f"asrlab-export: {args.checkpoint} is not an asrlab checkpoint: no {err}\n")
     except (ExportError, UnpicklingError, ValueError) as err:
-        parser.exit(1, f"asrlab-export: {err}\n")
+        parser.exit(1, f"asrlab-export: {args.checkpoint}: {err}\n")
     for fmt in formats:
         difference = spec["check"]["max_abs_diff"][fmt]
         print(f"wrote {out / FILES[fmt]} (log-probs within {difference:.1g} of PyTorch)")

@@ -1,10 +1,13 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from asrlab.batch import Batch
+from asrlab.data.audio import AudioError
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.manifest import ManifestError
@@ -47,7 +50,7 @@ def test_audio_is_resampled_to_the_model_rate(tmp_path: Path) -> None:
 
 def test_missing_manifest_fails_at_setup(tmp_path: Path) -> None:
     source = Manifests(train=str(tmp_path / "nope.jsonl"), val="x", test="y")
-    dm = ASRDataModule(source, CharTokenizer(), FRAMES_OF, FRAMES_OF)
+    dm = ASRDataModule(source, CharTokenizer(), FRAMES_OF)
     with pytest.raises(ManifestError, match="data.source.train: manifest not found"):
         dm.setup("fit")
 
@@ -57,19 +60,41 @@ def test_skip_policy_leaves_bad_lines_out_and_lists_them(tmp_path: Path) -> None
     with manifest.open("a") as f:
         f.write('{"audio_filepath": "gone.wav", "duration": 1.0, "text": "one"}\n')
         f.write('{"audio_filepath": "utt0.wav", "duration": 0.3, "text": "route 66"}\n')
+        f.write('{"audio_filepath": "utt0.wav", "duration": NaN, "text": "one"}\n')
+        f.write('{"audio_filepath": "utt0.wav", "duration": 0.3, "text": null}\n')
     source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
-    with pytest.raises(ManifestError, match="2 bad manifest line"):
-        ASRDataModule(source, CharTokenizer(), FRAMES_OF, FRAMES_OF).setup("fit")
+    with pytest.raises(ManifestError, match=f"{manifest}:7: duration must be"):
+        ASRDataModule(source, CharTokenizer(), FRAMES_OF).setup("fit")
 
     report = tmp_path / "run"
     dm = ASRDataModule(source, CharTokenizer(), FRAMES_OF, on_error="skip", report_dir=str(report))
     dm.setup("fit")
-    assert len(dm.datasets["train"]) == len(TEXTS) and dm.skipped == {"train": 2, "val": 2}
+    assert len(dm.datasets["train"]) == len(TEXTS) and dm.skipped == {"train": 4, "val": 4}
     listed = [json.loads(line) for line in (report / "skipped.jsonl").read_text().splitlines()]
     assert [(e["split"], e["where"]) for e in listed] == [
-        (split, f"{manifest}:{line}") for split in ("train", "val") for line in (5, 6)
+        (split, f"{manifest}:{line}") for split in ("train", "val") for line in (7, 8, 5, 6)
     ]
-    assert "not found" in listed[0]["problem"] and "cannot encode" in listed[1]["problem"]
+    problems = [e["problem"] for e in listed[:4]]
+    assert problems[0] == "duration must be a number of seconds in (0, 86400], got NaN"
+    assert problems[1] == "text must be a string, got null"
+    assert "not found" in problems[2] and "cannot encode" in problems[3]
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_nan_audio_stops_loading_with_one_line_naming_it(tmp_path: Path, num_workers: int) -> None:
+    manifest = write_dataset(tmp_path, TEXTS[:1])
+    nan = np.full(4800, np.nan, dtype=np.float32)
+    sf.write(str(tmp_path / "utt0.wav"), nan, SAMPLE_RATE, subtype="FLOAT")
+    source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
+    dm = ASRDataModule(
+        source, CharTokenizer(), FRAMES_OF, num_workers=num_workers, check_audio=False
+    )
+    dm.setup("test")
+    with pytest.raises(AudioError) as err:
+        next(iter(dm.test_dataloader()))
+    assert str(err.value) == (
+        f"{manifest}:1: audio file has 4800 NaN or infinite sample(s): {tmp_path / 'utt0.wav'}"
+    )
 
 
 def test_training_batches_respect_the_frame_budget(tmp_path: Path) -> None:

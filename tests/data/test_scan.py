@@ -33,10 +33,21 @@ ISSUES = [
 ]
 
 
+def _seconds(path: Path) -> float:
+    """The file's duration, as a manifest lists it; 1.0 for a file without one."""
+    try:
+        return sf.info(str(path)).duration or 1.0
+    except (sf.LibsndfileError, RuntimeError):
+        return 1.0
+
+
 def _write(folder: Path, lines: list[tuple[str, str]], name: str) -> Path:
-    """A manifest of (file, text) lines with relative paths and a made-up duration."""
+    """A manifest of (file, text) lines with relative paths and the files' durations."""
     manifest = folder / name
-    entries = [{"audio_filepath": file, "duration": 1.0, "text": text} for file, text in lines]
+    entries = [
+        {"audio_filepath": file, "duration": _seconds(folder / file), "text": text}
+        for file, text in lines
+    ]
     manifest.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
     return manifest
 
@@ -189,3 +200,28 @@ def test_bpe_tokenizer_learns_from_the_train_split(seeded: Path, tmp_path: Path)
     assert any("cannot encode: ['6', 'u']" in reason for reason in reasons)
     with pytest.raises(SystemExit):
         _tokenizer(cfg, {"val": seeded})
+
+
+def test_nan_audio_a_wrong_duration_and_a_non_string_text_are_bad_lines(tmp_path: Path) -> None:
+    write_audio(tmp_path / "good.wav", tone(0.5), SAMPLE_RATE)
+    nan = np.full(SAMPLE_RATE // 2, np.nan, dtype=np.float32)
+    sf.write(str(tmp_path / "nan.wav"), nan, SAMPLE_RATE, subtype="FLOAT")
+    manifest = tmp_path / "train.jsonl"
+    entries = [
+        {"audio_filepath": "good.wav", "duration": 0.5, "text": "one"},
+        {"audio_filepath": "nan.wav", "duration": 0.5, "text": "two"},
+        {"audio_filepath": "good.wav", "duration": 600.0, "text": "three"},
+        {"audio_filepath": "good.wav", "duration": 0.5, "text": None},
+    ]
+    manifest.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+    (result,) = scan({"train": manifest}, CharTokenizer(), OPTIONS, progress=False)
+    assert [entry["text"] for entry in result.clean] == ["one"]
+    assert (result.stats.lines, result.stats.bad) == (4, 3)
+    reasons = {issue.where: issue.reason for issue in result.issues}
+    assert reasons == {
+        f"{manifest}:2": f"audio file has {SAMPLE_RATE // 2} NaN or infinite sample(s): "
+        f"{tmp_path / 'nan.wav'}",
+        f"{manifest}:3": "the manifest says 600.000 s but the file has 0.500 s "
+        "(tolerance 10%, at least 0.1 s)",
+        f"{manifest}:4": "text must be a string, got null",
+    }

@@ -65,3 +65,11 @@ def test_loading_an_lm_prints_no_kenlm_banner(tmp_path: Path, capfd: pytest.Capt
     build_arpa(LM_TEXTS, lm, order=2, unit="word")
     BeamDecoder(CharTokenizer(), lm=lm)
     assert capfd.readouterr().err == ""
+
+
+def test_an_lm_kenlm_refuses_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
+    lm = tmp_path / "unigram.arpa"  # well-formed, but KenLM needs at least bigrams
+    lm.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\tcat\n-1.0\tdog\n\n\\end\\\n")
+    with pytest.raises(ValueError, match=f"cannot load lm={lm} into the beam decoder: ") as err:
+        BeamDecoder(CharTokenizer(), lm=str(lm))
+    assert "bigram" in str(err.value) and "\n" not in str(err.value)

@@ -13,9 +13,11 @@ from asrlab.decoders.lm import (
     FALLBACK_DISCOUNTS,
     LOG10_ZERO,
     UNK,
+    ARPAError,
     NGramModel,
     arpa_vocabulary,
     build_arpa,
+    check_arpa,
     discounts,
     read_arpa,
     tokenize,
@@ -153,3 +155,36 @@ def test_flashlight_decoder_loads_word_and_char_models(tmp_path: Path) -> None:
     build_arpa(TEXTS, tmp_path / "char.arpa", order=4, unit="char")
     decoder = ctc_decoder(lexicon=None, tokens=tokens, lm=str(tmp_path / "char.arpa"))
     assert len(decoder(emissions)[0][0].tokens) > 0
+
+
+def _break(text: str, how: str) -> str:
+    """A well-formed ARPA text made malformed in one way."""
+    lines = text.splitlines()
+    if how == "cut":
+        return "\n".join(lines[: len(lines) // 2]) + "\n"
+    if how == "count":
+        return text.replace("ngram 2=", "ngram 2=1", 1)
+    if how == "probability":
+        return text.replace("\n-", "\nx", 1)
+    return "<html>not found</html>\n"
+
+
+@pytest.mark.parametrize(
+    ("how", "line", "message"),
+    [
+        ("cut", None, "no \\\\end\\\\, the file is cut short"),
+        ("count", None, "the header says ngram 2=1"),
+        ("probability", None, "expected a log10 probability, 1 token"),
+        ("html", 1, "expected \\\\data\\\\, got '<html>"),
+    ],
+)
+def test_a_malformed_arpa_file_is_named_with_its_line(
+    tmp_path: Path, how: str, line: int | None, message: str
+) -> None:
+    good = tmp_path / "good.arpa"
+    build_arpa(TEXTS, good, order=2)
+    check_arpa(good)
+    bad = tmp_path / "bad.arpa"
+    bad.write_text(_break(good.read_text(), how))
+    with pytest.raises(ARPAError, match=f"{bad}:{line or ''}[0-9]*: {message}"):
+        check_arpa(bad)

@@ -31,7 +31,10 @@ class BPETokenizer(AlphabetTokenizer):
     def __init__(self, model: bytes) -> None:
         """`model`: a serialized sentencepiece model made by `train` (a tokenizer.model file)."""
         self.model = model
-        self._sp = spm.SentencePieceProcessor(model_proto=model)
+        try:
+            self._sp = spm.SentencePieceProcessor(model_proto=model)
+        except RuntimeError as err:
+            raise ValueError(f"not a sentencepiece model ({len(model)} bytes): {err}") from err
         self.vocab = [self._sp.id_to_piece(i) for i in range(self._sp.vocab_size())]
         special = self._sp.is_control(self.blank_id) and self._sp.is_unknown(self.unk_id)
         if self.vocab[:2] != [BLANK, UNK] or not special:
@@ -109,7 +112,11 @@ class BPETokenizer(AlphabetTokenizer):
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "BPETokenizer":
-        return cls(base64.b64decode(state["model"]))
+        """Raises ValueError when the saved model is not base64 of a model `train` made."""
+        try:
+            return cls(base64.b64decode(state["model"], validate=True))
+        except ValueError as err:  # binascii.Error is one
+            raise ValueError(f"the saved BPE tokenizer is unusable: {err}") from err
 
 
 @dataclass(frozen=True)

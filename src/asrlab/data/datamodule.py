@@ -14,7 +14,13 @@ from asrlab.data.collate import collate
 from asrlab.data.dataset import SpeechDataset
 from asrlab.data.feature_cache import CachedFeatureDataset, FeatureCache
 from asrlab.data.loader import ResumableLoader
-from asrlab.data.manifest import ManifestError, describe, find_problems, read_manifest
+from asrlab.data.manifest import (
+    ManifestError,
+    Problem,
+    describe,
+    find_problems,
+    read_manifest,
+)
 from asrlab.data.sampler import BucketBatchSampler
 from asrlab.data.source import Source
 from asrlab.data.tokenizer import Tokenizer
@@ -49,6 +55,7 @@ class ASRDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         on_error: str = "raise",
         check_audio: bool = True,
+        duration_tolerance: float = 0.1,
         report_dir: str | None = None,
         seed: int = 0,
         cache: bool = False,
@@ -68,6 +75,7 @@ class ASRDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.on_error = on_error
         self.check_audio = check_audio
+        self.duration_tolerance = duration_tolerance
         self.report_dir = Path(report_dir) if report_dir else None
         self.seed = seed
         self.cache = cache
@@ -93,8 +101,11 @@ class ASRDataModule(pl.LightningDataModule):
                 self.datasets[split] = self._load(split, manifests[split])
 
     def _load(self, split: str, manifest: Path) -> SpeechDataset | CachedFeatureDataset:
-        utterances = read_manifest(manifest)
-        problems = find_problems(utterances, self.tokenizer, self.check_audio)
+        malformed: list[Problem] | None = [] if self.on_error == "skip" else None
+        utterances = read_manifest(manifest, malformed)
+        problems = (malformed or []) + find_problems(
+            utterances, self.tokenizer, self.check_audio, self.duration_tolerance
+        )
         if problems and self.on_error == "raise":
             raise ManifestError(
                 describe(problems) + "\n(data.on_error=skip leaves such lines out instead)"
@@ -114,7 +125,7 @@ class ASRDataModule(pl.LightningDataModule):
             return CachedFeatureDataset(utterances, self.tokenizer, features)
         return SpeechDataset(utterances, self.tokenizer, self.sample_rate)
 
-    def _report(self, split: str, problems: list) -> None:
+    def _report(self, split: str, problems: list[Problem]) -> None:
         if self.report_dir is None:
             return
         self.report_dir.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import Dataset
 
-from asrlab.data.audio import read_audio
+from asrlab.data.audio import AudioError, read_audio
 from asrlab.data.manifest import Utterance
 from asrlab.data.tokenizer import Tokenizer
 
@@ -35,5 +35,10 @@ class SpeechDataset(Dataset[Example]):
         return len(self.utterances)
 
     def __getitem__(self, index: int) -> Example:
+        """Raises AudioError naming the manifest line when its audio cannot be used."""
         utt = self.utterances[index]
-        return make_example(utt, self.tokenizer, read_audio(utt.audio_filepath, self.sample_rate))
+        try:
+            wave = read_audio(utt.audio_filepath, self.sample_rate)
+        except AudioError as err:
+            raise AudioError(f"{utt.where}: {err}") from None
+        return make_example(utt, self.tokenizer, wave)

@@ -6,6 +6,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from asrlab.data.audio import AudioError
 from asrlab.data.sampler import BucketBatchSampler
 
 
@@ -22,6 +23,9 @@ class ResumableLoader(DataLoader):
     Each loader draws its workers' base seed from its own generator (seeded with the sampler's
     seed): from the global one, as by default, starting an iterator on resume would shift the
     random numbers that augmentation and dropout draw next.
+
+    An unusable audio file stops iteration with the dataset's one-line AudioError, not the
+    worker's traceback that torch puts in front of it.
     """
 
     batch_sampler: BucketBatchSampler
@@ -36,9 +40,15 @@ class ResumableLoader(DataLoader):
         # A generator: the sampler's epoch is read at the first batch, after Lightning's set_epoch.
         self._epoch = self.batch_sampler.epoch
         self._handed_out = self.batch_sampler.resume_position
-        for batch in super().__iter__():
-            self._handed_out += 1
-            yield batch
+        try:
+            for batch in super().__iter__():
+                self._handed_out += 1
+                yield batch
+        except AudioError as err:
+            # A worker's error comes back as "Caught AudioError in DataLoader worker process N.
+            # Original Traceback ...", its own message on the last line.
+            last = str(err).rstrip().splitlines()[-1]
+            raise AudioError(last.removeprefix(f"{AudioError.__module__}.AudioError: ")) from None
 
     def state_dict(self) -> dict[str, int]:
         """`{"epoch", "batches_yielded"}`: the epoch and how many of its batches were handed out."""

@@ -18,7 +18,14 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from asrlab.data.audio import AudioError, AudioInfo, audio_info, read_audio
-from asrlab.data.manifest import Utterance, find_problems, read_manifest, write_manifest
+from asrlab.data.manifest import (
+    Problem,
+    Utterance,
+    duration_mismatch,
+    find_problems,
+    read_manifest,
+    write_manifest,
+)
 from asrlab.data.tokenizer import CharTokenizer
 
 EXAMPLES = 3
@@ -35,6 +42,7 @@ class ScanOptions:
     max_duration: float = 30.0  # seconds
     silence_dbfs: float = -60.0  # RMS level below which a file is silent
     require_rate: bool = False  # another sample rate is an error, not a warning
+    duration_tolerance: float = 0.1  # of the file's duration; a manifest's further off is an error
     histogram_bins: int = 20
 
 
@@ -125,6 +133,8 @@ def audio_issues(utt: Utterance, options: ScanOptions) -> tuple[AudioInfo | None
     except AudioError as err:
         return None, [issue(str(err), "error")]
     issues = []
+    if mismatch := duration_mismatch(utt.duration, info.duration, options.duration_tolerance):
+        issues.append(issue(mismatch, "error"))
     if info.sample_rate != options.sample_rate:
         rate = f"sample rate {info.sample_rate} Hz, expected {options.sample_rate} Hz"
         issues.append(
@@ -150,14 +160,18 @@ def _scan_split(
     split: str,
     manifest: Path,
     utterances: list[Utterance],
+    malformed: list[Problem],
     tokenizer: CharTokenizer,
     options: ScanOptions,
     advance: Callable[[], object],
 ) -> SplitScan:
-    """Check every line of one split; calls `advance` after each."""
+    """Check every line of one split (`malformed`: those that did not parse); calls `advance`
+    after each parsed one."""
     problems = find_problems(utterances, tokenizer, check_audio=False)
     transcripts = {problem.index: problem.message for problem in problems}
     result = SplitScan(split, manifest, Stats(), [], [])
+    result.issues += [Issue(p.where, "", p.message, "error") for p in malformed]
+    result.stats.lines = result.stats.bad = len(malformed)
     for index, utt in enumerate(utterances):
         info, issues = audio_issues(utt, options)
         if index in transcripts:
@@ -184,9 +198,10 @@ def scan(
     options: ScanOptions,
     progress: bool = True,
 ) -> list[SplitScan]:
-    """Scan each split's manifest (with a progress bar); raises ManifestError when one cannot
-    be parsed."""
-    splits = {split: read_manifest(path) for split, path in manifests.items()}
+    """Scan each split's manifest (with a progress bar); lines that do not parse are errors.
+    Raises ManifestError when a manifest is missing or empty."""
+    malformed: dict[str, list[Problem]] = {split: [] for split in manifests}
+    splits = {split: read_manifest(path, malformed[split]) for split, path in manifests.items()}
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -202,6 +217,7 @@ def scan(
                 split,
                 manifests[split],
                 utts,
+                malformed[split],
                 tokenizer,
                 options,
                 partial(bar.advance, tasks[split]),

@@ -3,6 +3,7 @@ fused with an n-gram language model."""
 
 import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -10,7 +11,7 @@ from torchaudio.models.decoder import ctc_decoder
 
 from asrlab.data.bpe import BPETokenizer
 from asrlab.data.tokenizer import Tokenizer
-from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary
+from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary, check_arpa
 from asrlab.quiet import without_kenlm_banner
 
 BLANK, SILENCE = "-", WORD_BOUNDARY
@@ -27,6 +28,16 @@ def flashlight_tokens(tokenizer: Tokenizer) -> tuple[list[str], str, str]:
         return vocab, vocab[tokenizer.blank_id], vocab[tokenizer.unk_id]
     names = [BLANK if i == tokenizer.blank_id else c for i, c in enumerate(tokenizer.vocab)]
     return [SILENCE if c == " " else c for c in names], BLANK, SILENCE
+
+
+@contextlib.contextmanager
+def _naming(lm: str | None) -> Iterator[None]:
+    """Turns the decoder's RuntimeError (KenLM's names no file) into a ValueError naming `lm`."""
+    try:
+        yield
+    except RuntimeError as err:
+        message = " ".join(str(err).split())  # KenLM's spans lines
+        raise ValueError(f"cannot load lm={lm} into the beam decoder: {message}") from err
 
 
 class BeamDecoder:
@@ -59,6 +70,7 @@ class BeamDecoder:
         if lexicon:
             words = Path(lexicon).read_text(encoding="utf-8").split()
         if lm:
+            check_arpa(lm)
             lm_tokens = arpa_vocabulary(lm)
             if any(len(token) > 1 for token in lm_tokens):
                 words = words or lm_tokens
@@ -70,7 +82,7 @@ class BeamDecoder:
         self.tokens, blank, silence = flashlight_tokens(tokenizer)
         self.constrained = bool(words)
         banner = without_kenlm_banner(lm) if lm else contextlib.nullcontext()
-        with tempfile.TemporaryDirectory() as tmp, banner:
+        with tempfile.TemporaryDirectory() as tmp, _naming(lm), banner:
             self.decoder = ctc_decoder(
                 lexicon=self._write_lexicon(words, Path(tmp)) if words else None,
                 tokens=self.tokens,

@@ -206,6 +206,89 @@ def read_arpa(path: str | Path) -> NGramModel:
     return NGramModel(probs, backoffs[:-1])
 
 
+class ARPAError(ValueError):
+    """An ARPA file that is not one; the message names the file and line."""
+
+
+def check_arpa(path: str | Path) -> None:
+    """One cheap pass over an ARPA file before KenLM loads it (KenLM's errors name neither the
+    file nor the line): `\\data\\` and its `ngram N=COUNT` lines, then for each order a
+    `\\N-grams:` section of COUNT lines `log10-prob token x N [backoff]`, then `\\end\\`.
+    Raises ARPAError naming the file and the first line that breaks this."""
+    path = Path(path)
+    if not path.is_file():
+        raise ARPAError(f"{path}: no such file")
+    shape, number = _ARPAShape(), 0
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                if shape.read(raw):
+                    return
+            except ValueError as err:
+                raise ARPAError(f"{path}:{number}: {err} (not an ARPA language model?)") from None
+    raise ARPAError(f"{path}:{number}: no \\end\\, the file is cut short")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class _ARPAShape:
+    """`check_arpa`'s state: the header's n-gram counts, the section read and its lines."""
+
+    def __init__(self) -> None:
+        self.counts: list[int] = []  # ngram N=COUNT, by order
+        self.order = -1  # -1 before \data\, 0 in the header, else the section's order
+        self.seen = 0  # lines of the section
+
+    def read(self, raw: bytes) -> bool:
+        """The next line; True at `\\end\\`. Raises ValueError (UnicodeDecodeError among
+        them) saying what is wrong with it."""
+        line = raw.decode("utf-8").strip()
+        if not line:
+            return False
+        if self.order < 0:
+            if line != "\\data\\":
+                raise ValueError(f"expected \\data\\, got {line[:40]!r}")
+            self.order = 0
+        elif line.startswith("\\"):
+            self._close()
+            if line == "\\end\\" and self.counts and self.order == len(self.counts):
+                return True
+            if line != f"\\{self.order + 1}-grams:" or self.order == len(self.counts):
+                raise ValueError(f"expected the next section or \\end\\, got {line[:40]!r}")
+            self.order, self.seen = self.order + 1, 0
+        elif self.order == 0:
+            key, _, value = line.partition("=")
+            if key != f"ngram {len(self.counts) + 1}" or not value.isdigit():
+                raise ValueError(f"expected ngram {len(self.counts) + 1}=COUNT, got {line[:40]!r}")
+            self.counts.append(int(value))
+        else:
+            fields = line.split()
+            numbers = (fields[0], *fields[self.order + 1 :])
+            if len(fields) not in (self.order + 1, self.order + 2) or not all(
+                _is_number(x) for x in numbers
+            ):
+                raise ValueError(
+                    f"expected a log10 probability, {self.order} token(s) and maybe a backoff, "
+                    f"got {line[:40]!r}"
+                )
+            self.seen += 1
+        return False
+
+    def _close(self) -> None:
+        """Raises ValueError when the section just read does not have the header's count."""
+        if self.order > 0 and self.seen != self.counts[self.order - 1]:
+            raise ValueError(
+                f"the header says ngram {self.order}={self.counts[self.order - 1]}, "
+                f"but the section has {self.seen} lines"
+            )
+
+
 def arpa_vocabulary(path: str | Path) -> list[str]:
     """The unigrams of an ARPA file, without `<s>`, `</s>` and `<unk>`; reads no further."""
     words = []

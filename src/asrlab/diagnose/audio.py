@@ -1,6 +1,6 @@
-"""Audio outliers, read from the files: what asrlab-data's scan flags (unreadable, another sample
-rate, silent, too long), durations out of proportion to their transcripts, and manifest durations
-that the files contradict (bucketing and the feasibility check trust them)."""
+"""Audio outliers, read from the files: what asrlab-data's scan flags (unreadable, NaN or inf
+samples, another sample rate, silent, too long, a manifest duration that the file contradicts),
+and durations out of proportion to their transcripts."""
 
 from collections import Counter
 from typing import Any
@@ -13,8 +13,6 @@ from asrlab.data.scan import ScanOptions, audio_issues
 from asrlab.data.tokenizer import normalize_text
 from asrlab.diagnose.findings import Finding
 
-DURATION_TOLERANCE = 0.1
-"""Seconds by which a manifest's duration may differ from its file's."""
 MIN_FOR_OUTLIERS = 4
 """Fewer utterances in a split than this have no duration outliers."""
 
@@ -67,9 +65,6 @@ def audio_check(
                 continue
             rates[info.sample_rate] += 1
             measured.append((utt, info.duration))
-            if abs(info.duration - utt.duration) > DURATION_TOLERANCE:
-                problem = f"the manifest says {utt.duration:.3f} s"
-                rows.append(_row(split, utt, info.duration, problem))
         rows += duration_outliers(split, measured, iqr_factor)
         durations += [seconds for _, seconds in measured]
     summary = (

@@ -55,7 +55,11 @@ def preflight(cfg: DictConfig, datamodule: ASRDataModule, model: ASRModel) -> li
         return []
     start = time.perf_counter()
     manifests = datamodule.source.prepare()
-    utterances = {split: read_manifest(path) for split, path in manifests.items()}
+    # Lines that do not parse are the data module's to skip (and count) with data.on_error=skip.
+    skip = datamodule.on_error == "skip"
+    utterances = {
+        split: read_manifest(path, [] if skip else None) for split, path in manifests.items()
+    }
     findings = transcript_checks(utterances, model, cfg.encoder, datamodule.sample_rate)
     problems = [describe(f, MAX_ROWS) for f in findings if f.severity != "ok"]
     elapsed = time.perf_counter() - start
