@@ -12,6 +12,8 @@ import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import Tensor, nn
 
+from asrlab.features.onnx_stft import conv_spectrogram
+
 LOG_FLOOR = 1e-6
 NORM_EPS = 1e-5
 NORMALIZATIONS = ("utterance", "none")
@@ -81,6 +83,13 @@ class Frontend(nn.Module):
             return feats.masked_fill(~mask, 0.0), lengths
 
 
+def spectrogram(transform: T.Spectrogram, wave: Tensor) -> Tensor:
+    """`transform(wave)`; while exporting to ONNX, the same as a convolution (`onnx_stft`)."""
+    if torch.onnx.is_in_onnx_export():
+        return conv_spectrogram(transform, wave)
+    return transform(wave)
+
+
 def mel_spectrogram(
     sample_rate: int,
     n_mels: int,
@@ -99,6 +108,11 @@ def mel_spectrogram(
         n_mels=n_mels,
         center=False,
     )
+
+
+def log_mels(mel: T.MelSpectrogram, wave: Tensor) -> Tensor:
+    """(B, S) -> (B, n_mels, T): floored log of `mel(wave)`, its spectrogram by `spectrogram`."""
+    return floored_log(mel.mel_scale(spectrogram(mel.spectrogram, wave)))
 
 
 class LogMel(Frontend):
@@ -120,7 +134,7 @@ class LogMel(Frontend):
         self.mel = mel_spectrogram(sample_rate, n_features, win_length, hop_length, f_min, f_max)
 
     def spectra(self, wave: Tensor) -> Tensor:
-        return floored_log(self.mel(wave))
+        return log_mels(self.mel, wave)
 
 
 class MFCC(Frontend):
@@ -144,7 +158,7 @@ class MFCC(Frontend):
         self.register_buffer("dct", AF.create_dct(n_features, n_mels, norm="ortho").T)
 
     def spectra(self, wave: Tensor) -> Tensor:
-        return self.dct @ floored_log(self.mel(wave))
+        return self.dct @ log_mels(self.mel, wave)
 
 
 class Spectrogram(Frontend):
@@ -172,4 +186,4 @@ class Spectrogram(Frontend):
         )
 
     def spectra(self, wave: Tensor) -> Tensor:
-        return floored_log(self.stft(wave))
+        return floored_log(spectrogram(self.stft, wave))
