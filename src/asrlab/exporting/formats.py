@@ -71,9 +71,15 @@ def load_torchscript(path: Path) -> Runner:
     return run
 
 
-def load_onnx(path: Path) -> Runner:
-    """The ONNX file, run by an onnxruntime `InferenceSession` on the CPU."""
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+def load_onnx(path: Path, threads: int | None = None) -> Runner:
+    """The ONNX file, run by an onnxruntime `InferenceSession` on the CPU; `threads` sets its
+    intra- and inter-op thread counts (default: onnxruntime's own)."""
+    options = onnxruntime.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = options.inter_op_num_threads = threads
+    session = onnxruntime.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"]
+    )
 
     def run(waves: Tensor, wave_lengths: Tensor) -> Batch:
         inputs = {"waves": waves.numpy(), "wave_lengths": wave_lengths.numpy()}
