@@ -77,9 +77,7 @@ def load_onnx(path: Path, threads: int | None = None) -> Runner:
     options = onnxruntime.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = options.inter_op_num_threads = threads
-    session = onnxruntime.InferenceSession(
-        str(path), options, providers=["CPUExecutionProvider"]
-    )
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(waves: Tensor, wave_lengths: Tensor) -> Batch:
         inputs = {"waves": waves.numpy(), "wave_lengths": wave_lengths.numpy()}

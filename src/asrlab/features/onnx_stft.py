@@ -16,7 +16,7 @@ from torch import Tensor
 
 def dft_kernels(transform: T.Spectrogram) -> Tensor:
     """(2 * K, 1, n_fft) float32 kernels, K = n_fft // 2 + 1: the real parts of bins 0..K-1,
-    then their imaginary parts, each times the window (centred in n_fft, as `torch.stft` puts it)."""
+    then their imaginary parts, each times the window (centred in n_fft, as torch.stft puts it)."""
     n_fft = transform.n_fft
     window = transform.window.double()
     left = (n_fft - len(window)) // 2
