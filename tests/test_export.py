@@ -23,9 +23,9 @@ from asrlab.posteriors import Posteriors, compute_posteriors
 from helpers import compose_train, manifest_overrides
 
 # Largest |difference| allowed between exported and PyTorch log-probs on the tiny run's test
-# split. TorchScript runs torch's own kernels; onnxruntime's STFT is less precise than torch's
-# (measured: up to 4e-4 on these log-probs).
-ATOL = {"torchscript": 1e-5, "onnx": 1e-3}
+# split. TorchScript runs torch's own kernels; the ONNX file computes the STFT as a convolution
+# (measured: under 1e-5 on these log-probs; onnxruntime's own STFT node gave 4e-4).
+ATOL = {"torchscript": 1e-5, "onnx": 1e-4}
 FORMATS = list(FILES)
 
 
@@ -73,6 +73,8 @@ def test_model_json_describes_the_export(exported: Path, tiny_run: Path) -> None
     graph = onnx.load(str(exported / FILES["onnx"])).graph
     dims = {i.name: [d.dim_param for d in i.type.tensor_type.shape.dim] for i in graph.input}
     assert dims == {"waves": ["batch", "samples"], "wave_lengths": ["batch"]}
+    # onnxruntime's STFT node is a naive DFT at n_fft=400, most of the model's time.
+    assert "STFT" not in {node.op_type for node in graph.node}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
