@@ -17,7 +17,7 @@ from asrlab.data.tokenizer import tokenizer_from_state_dict
 from asrlab.export import main
 from asrlab.exporting.acoustic import AcousticModel
 from asrlab.exporting.bundle import CHECK_SECONDS, EXAMPLE_SECONDS, max_difference, noise_batch
-from asrlab.exporting.formats import FILES, LOAD, OPSET, SAVE
+from asrlab.exporting.formats import FILES, LOAD, OPSET, SAVE, load_onnx
 from asrlab.module import ASRModel
 from asrlab.posteriors import Posteriors, compute_posteriors
 from helpers import compose_train, manifest_overrides
@@ -99,6 +99,16 @@ def test_exported_model_matches_pytorch_on_the_test_split(
             assert n == len(expected[id_])
             torch.testing.assert_close(scores[:n], expected[id_], atol=ATOL[fmt], rtol=0)
             assert greedy_text(scores[:n].numpy(), tokenizer) == texts[id_]
+
+
+def test_onnx_runs_on_one_thread_as_on_all(exported: Path) -> None:
+    batch = noise_batch(CHECK_SECONDS, 16000, seed=2)
+    for expected, got in zip(
+        LOAD["onnx"](exported / FILES["onnx"])(*batch),
+        load_onnx(exported / FILES["onnx"], threads=1)(*batch),
+        strict=True,
+    ):
+        torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
 
 
 def test_export_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
