@@ -3,15 +3,17 @@ decoding, and the acoustic model under ONNX Runtime against PyTorch.
 
 Real-time factor (RTF) = wall seconds / audio seconds, over the test split of a trained run
 (default: its best checkpoint), files read from disk as asrlab-transcribe reads them. The ONNX
-comparison runs the same batches through the exported file (onnxruntime) and the PyTorch model,
-alternated `--repeats` times; the ratio is of their median times. Writes
-bench/results/inference-NAME.json.
+comparison runs the same batches through the exported file (onnxruntime, as many threads as
+torch) and the PyTorch model, alternated `--repeats` times, each pair in turn starting with the
+other; `onnx_over_torch` is the ratio of their median times (below 1: onnxruntime is faster), with
+each pair's ratio and the load average beside it. Writes bench/results/inference-NAME.json.
 
     python bench/inference.py RUN_DIR [--files 200] [--repeats 5] [--threads 2]
 """
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -92,22 +94,27 @@ def main(args: list[str]) -> None:
         acoustic = AcousticModel(model)
         onnx_path = Path(tmp) / "model.onnx"
         save_onnx(acoustic, noise_batch((1.0, 0.6), rate), onnx_path)
-        runners = {"pytorch": acoustic, "onnxruntime": load_onnx(onnx_path)}
+        runners = {"pytorch": acoustic, "onnxruntime": load_onnx(onnx_path, options.threads)}
         data = batches(paths, rate, options.batch_size)
         times: dict[str, list[float]] = {name: [] for name in runners}
         for run in runners.values():
             timed(run, data[:2])  # warm-up
-        for _ in range(options.repeats):
-            for name, run in runners.items():
-                times[name].append(timed(run, data))
+        load_before = os.getloadavg()
+        for repeat in range(options.repeats):
+            order = list(runners) if repeat % 2 == 0 else list(reversed(runners))
+            for name in order:
+                times[name].append(timed(runners[name], data))
     medians = {name: statistics.median(t) for name, t in times.items()}
     results["acoustic"] = {
         name: {"median_seconds": round(m, 3), "rtf": round(m / audio, 5)}
         for name, m in medians.items()
     }
-    results["onnxruntime_speedup_over_pytorch"] = round(
-        medians["pytorch"] / medians["onnxruntime"], 3
-    )
+    results["onnx_over_torch"] = round(medians["onnxruntime"] / medians["pytorch"], 3)
+    results["onnx_over_torch_pairs"] = [
+        round(o / p, 3) for o, p in zip(times["onnxruntime"], times["pytorch"], strict=True)
+    ]
+    results["load_average_before"] = [round(x, 2) for x in load_before]
+    results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     write_result(
         f"inference-{options.run.name}",
         {

@@ -24,9 +24,8 @@ from asrlab.module import ASRModel
 EXAMPLE_SECONDS = (1.0, 0.75)
 CHECK_SECONDS = (0.5, 1.3, 0.01)
 # Largest difference from PyTorch on the check batch's valid log-probs that still passes.
-# TorchScript is exact. onnxruntime's STFT is less precise than torch's (log-mels off by up to
-# 2.5e-3, against 3e-5 for torch, both from float64), which leaves about 1e-4 on log-probs; an
-# ONNX GRU with its reset gate misplaced was off by 0.15.
+# TorchScript is exact; ONNX, its STFT a convolution (asrlab.features.onnx_stft), is within
+# about 1e-5. An ONNX GRU with its reset gate misplaced was off by 0.15.
 CHECK_ATOL = 1e-2
 
 

@@ -18,6 +18,8 @@ import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import Tensor, nn
 
+from asrlab.features.onnx_stft import conv_spectrogram
+
 log = logging.getLogger(__name__)
 
 LOG_FLOOR = 1e-6
@@ -141,6 +143,13 @@ def _warn_empty_filters(
         )
 
 
+def spectrogram(transform: T.Spectrogram, wave: Tensor) -> Tensor:
+    """`transform(wave)`; while exporting to ONNX, the same as a convolution (`onnx_stft`)."""
+    if torch.onnx.is_in_onnx_export():
+        return conv_spectrogram(transform, wave)
+    return transform(wave)
+
+
 def mel_spectrogram(
     sample_rate: int,
     n_mels: int,
@@ -168,6 +177,11 @@ def mel_spectrogram(
         )
 
 
+def log_mels(mel: T.MelSpectrogram, wave: Tensor) -> Tensor:
+    """(B, S) -> (B, n_mels, T): floored log of `mel(wave)`, its spectrogram by `spectrogram`."""
+    return floored_log(mel.mel_scale(spectrogram(mel.spectrogram, wave)))
+
+
 class LogMel(Frontend):
     """Log mel filterbank energies; F = n_features mel bins."""
 
@@ -187,7 +201,7 @@ class LogMel(Frontend):
         self.mel = mel_spectrogram(sample_rate, n_features, win_length, hop_length, f_min, f_max)
 
     def spectra(self, wave: Tensor) -> Tensor:
-        return floored_log(self.mel(wave))
+        return log_mels(self.mel, wave)
 
 
 class MFCC(Frontend):
@@ -211,7 +225,7 @@ class MFCC(Frontend):
         self.register_buffer("dct", AF.create_dct(n_features, n_mels, norm="ortho").T)
 
     def spectra(self, wave: Tensor) -> Tensor:
-        return self.dct @ floored_log(self.mel(wave))
+        return self.dct @ log_mels(self.mel, wave)
 
 
 class Spectrogram(Frontend):
@@ -239,4 +253,4 @@ class Spectrogram(Frontend):
         )
 
     def spectra(self, wave: Tensor) -> Tensor:
-        return floored_log(self.stft(wave))
+        return floored_log(spectrogram(self.stft, wave))
