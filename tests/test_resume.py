@@ -1,5 +1,6 @@
 """Surviving a kill: atomic checkpoints, and a SIGKILLed run resumed to the uninterrupted result."""
 
+import errno
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from torch import nn
 from asrlab.batch import Batch
 from asrlab.callbacks.loader_position import LoaderPosition
 from asrlab.callbacks.rng_state import RngState
-from asrlab.checkpoint_io import AtomicCheckpointIO
+from asrlab.checkpoint_io import AtomicCheckpointIO, NoSpaceError
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.tokenizer import CharTokenizer
@@ -44,6 +45,35 @@ def test_failed_save_leaves_the_previous_checkpoint(
     with pytest.raises(OSError, match="disk full"):
         io.save_checkpoint({"step": torch.tensor(2)}, path)
     monkeypatch.undo()
+    assert io.load_checkpoint(path, weights_only=True)["step"] == 1
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 468"),
+    ],
+)
+def test_full_disk_is_named_and_leaves_the_previous_checkpoint(
+    failure: Exception, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    io = AtomicCheckpointIO()
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"step": torch.tensor(1)}, path)
+
+    def full_disk(obj: object, f: object) -> None:
+        f.write(b"half a checkpoint")
+        raise failure
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(NoSpaceError) as raised:
+        io.save_checkpoint({"step": torch.tensor(2)}, path)
+    monkeypatch.undo()
+    message = str(raised.value).splitlines()[-1]
+    assert message.startswith("no space left on /") and "(device " in message
+    assert message.endswith(f" writing {path}")
     assert io.load_checkpoint(path, weights_only=True)["step"] == 1
     assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
 

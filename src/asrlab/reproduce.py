@@ -40,6 +40,8 @@ def _train(run: Path, out: Path, overrides: list[str]) -> None:
         "--config-name",
         "config",
         f"hydra.run.dir='{out.resolve()}'",
+        # The saved config has no `hydra` part, so not our conf/hydra's callbacks.
+        "+hydra.callbacks.run_lock._target_=asrlab.run_lock.RunLock",
         *overrides,
     ]
     train.main()

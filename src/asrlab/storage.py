@@ -43,10 +43,11 @@ def file_key(path: str | Path) -> str:
 
 
 @contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on `path` (created if needed) for the duration of the block."""
+def locked(path: Path, blocking: bool = True) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created if needed) for the duration of the block; not
+    `blocking`, raise `BlockingIOError` at once when another process holds it."""
     with path.open("a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        fcntl.flock(f, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
         try:
             yield
         finally:
