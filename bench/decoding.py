@@ -21,8 +21,9 @@ from typing import Any, NamedTuple
 import torch
 from torchmetrics.text import WordErrorRate
 
-from asrlab.build import build_datamodule, training_texts
+from asrlab.build import build_datamodule
 from asrlab.checkpoint import load_model
+from asrlab.data.source import training_texts
 from asrlab.decoders.beam import BeamDecoder
 from asrlab.decoders.greedy import GreedyDecoder
 from asrlab.decoders.lm import build_arpa

@@ -86,7 +86,7 @@ def main(args: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("greedy", "beam"):
             decoder_cfg = compose_train([f"decoder={name}"], Path(tmp)).decoder
-            decoder = choose_decoder(model, decoder_cfg, options.run)
+            decoder = choose_decoder(model, decoder_cfg, checkpoint, cfg)
             transcriber = Transcriber(model, decoder, rate, batch_size=options.batch_size)
             transcribe_rtf(transcriber, paths[:8], audio)  # warm-up
             results[f"transcribe_{name}"] = transcribe_rtf(transcriber, paths, audio)

@@ -21,10 +21,10 @@ from asrlab.checkpoint import load_model
 from asrlab.config import compose_config
 from asrlab.data.manifest import ManifestError, read_manifest, write_manifest
 from asrlab.decoders.lm import build_arpa
+from asrlab.decoders.resolve import for_trained_run
 from asrlab.eval import main
 from asrlab.evaluation.inputs import EvaluationError, data_config
 from asrlab.evaluation.run import evaluate
-from asrlab.logprob_cache import training_lm
 from helpers import manifest_overrides
 
 CONF = Path(asrlab.__file__).parent / "conf"
@@ -163,7 +163,7 @@ def test_lm_train_decodes_with_the_run_folders_lm_or_builds_it_as_decode_does(
     # Trained without an LM: the one asrlab-decode builds from the training transcripts.
     metrics = _eval(overrides, tmp_path / "without")
     _, cfg = load_model(checkpoint)
-    built = training_lm(run, cfg, run / "logprobs", cfg.lm.order, cfg.lm.unit)
+    built = Path(for_trained_run(OmegaConf.create({"lm": "train"}), "d", checkpoint, cfg).lm)
     assert built.parent == run / "logprobs" and built.is_file()
     assert metrics["decoders"]["beam_lm"]["decoder"]["lm"] == str(built)
 

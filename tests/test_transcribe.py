@@ -178,7 +178,7 @@ def test_text_format_with_a_beam_decoder(tiny_run: Path, speech: list[Tensor], t
         (["{tmp}"], [], "matches no audio file"),
         (["{tmp}/absent/"], [], "matches no audio file"),
         (["{tmp}/a.wav"], ["format=csv"], "format=csv"),
-        (["{tmp}/a.wav"], ["decoder=beam_lm"], "lm.arpa"),
+        (["{tmp}/a.wav"], ["decoder=beam_lm", "decoder.lm={tmp}/absent.arpa"], "no such file"),
         (["{tmp}/a.wav"], ["decoder=beam_lm", "decoder.lm={tmp}/notes.txt"], "notes.txt:1: "),
         (["{tmp}/a.wav"], ["chunk_seconds=1", "overlap_seconds=1"], "overlap"),
     ],

@@ -13,23 +13,15 @@ from torch import nn
 
 from asrlab.data.bpe import BPETokenizerSpec
 from asrlab.data.datamodule import ASRDataModule
-from asrlab.data.manifest import read_manifest
+from asrlab.data.source import training_texts
 from asrlab.data.tokenizer import Tokenizer
-from asrlab.decoders.lm import build_arpa
+from asrlab.decoders.resolve import RUN_LM, fit_lm, resolve
 from asrlab.features.augment import Compose
 from asrlab.module import ASRModel
 
 log = logging.getLogger(__name__)
 
 TextsFactory = Callable[[], list[str]]
-# decoder.lm's value for "an n-gram LM estimated from this run's training transcripts".
-LM_FROM_TRAINING = "train"
-
-
-def training_texts(cfg: DictConfig) -> list[str]:
-    """The transcripts of the training split, as the data source lists them (unnormalised)."""
-    manifests = instantiate(cfg.data.source).prepare()
-    return [utterance.text for utterance in read_manifest(manifests["train"])]
 
 
 def build_tokenizer(cfg: DictConfig, texts: TextsFactory | None = None) -> Tokenizer:
@@ -45,13 +37,9 @@ def build_tokenizer(cfg: DictConfig, texts: TextsFactory | None = None) -> Token
 def build_decoder(cfg: DictConfig, texts: TextsFactory) -> Callable[..., Any]:
     """The `decoder` config, partial (the CTC head gives it the tokenizer). With
     `decoder.lm: train`, the `lm` config's n-gram model is first estimated from the training
-    transcripts into the run folder's lm.arpa."""
-    if cfg.decoder.get("lm") != LM_FROM_TRAINING:
-        return instantiate(cfg.decoder)
-    path = Path(cfg.paths.output_dir) / "lm.arpa"
-    model = build_arpa(texts(), path, order=cfg.lm.order, unit=cfg.lm.unit)
-    log.info("%s-gram %s LM of the training transcripts: %s", model.order, cfg.lm.unit, path)
-    return instantiate(cfg.decoder, lm=str(path))
+    transcripts into the run folder's lm.arpa (`asrlab.decoders.resolve`)."""
+    run_lm = Path(cfg.paths.output_dir) / RUN_LM
+    return instantiate(resolve(cfg.decoder, "decoder", lambda: fit_lm(texts(), run_lm, cfg.lm)))
 
 
 def build_augment(stage: DictConfig) -> Compose:

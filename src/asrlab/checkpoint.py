@@ -5,8 +5,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from asrlab.build import LM_FROM_TRAINING, build_model
+from asrlab.build import build_model
 from asrlab.data.tokenizer import tokenizer_from_state_dict
+from asrlab.decoders.resolve import for_trained_run
 from asrlab.module import ASRModel
 from asrlab.safe_load import safe_load
 from asrlab.trust import check_config
@@ -18,38 +19,14 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return safe_load(path)
 
 
-def run_decoder(decoder: DictConfig, run_dir: Path) -> DictConfig:
-    """A `decoder` config whose LM estimated from the training transcripts (`lm: train`) is the
-    run folder's lm.arpa."""
-    if decoder.get("lm") != LM_FROM_TRAINING:
-        return decoder
-    return OmegaConf.merge(decoder, {"lm": str(run_dir / "lm.arpa")})
-
-
-def missing_lm(decoder: DictConfig, run_dir: Path, key: str) -> str | None:
-    """What is wrong with a resolved decoder config (`run_decoder`) whose LM file does not
-    exist, naming its config `key` (e.g. decoder.lm); None when it has no LM or the file exists."""
-    lm = decoder.get("lm")
-    if not lm or Path(lm).is_file():
-        return None
-    if Path(lm) == run_dir / "lm.arpa":
-        return (
-            f"{key}: the LM estimated from the run's training transcripts is its folder's "
-            f"lm.arpa, and {lm} does not exist (the run was trained without decoder=beam_lm): "
-            f"give {key}=FILE.arpa (asrlab-lm builds one)"
-        )
-    return f"{key}={lm}: no such file"
-
-
 def checkpoint_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:
     """The resolved config of the run of the checkpoint `path` (RUN/checkpoints/X.ckpt), checked
     before anything of it is instantiated (`UntrustedTargetError`: asrlab.trust); an LM it
-    estimated (`decoder.lm: train`) is the run folder's."""
+    estimated (`decoder.lm: train`) is the run folder's (`asrlab.decoders.resolve`)."""
     check_config(checkpoint["asrlab_config"], str(path), "asrlab_config")
-    run_dir = path.parent.parent
     cfg = OmegaConf.create(checkpoint["asrlab_config"])
     with open_dict(cfg):
-        cfg.decoder = run_decoder(cfg.decoder, run_dir)
+        cfg.decoder = for_trained_run(cfg.decoder, "asrlab_config.decoder", path, cfg)
     return cfg
 
 

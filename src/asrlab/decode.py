@@ -14,7 +14,8 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from asrlab.build import LM_FROM_TRAINING, build_datamodule
+from asrlab.build import build_datamodule
+from asrlab.decoders.resolve import DecoderConfigError, for_trained_run
 from asrlab.evaluation.inputs import (
     EvaluationError,
     checkpoint_path,
@@ -22,7 +23,7 @@ from asrlab.evaluation.inputs import (
     split_stage,
 )
 from asrlab.evaluation.run import decode as decode_posteriors
-from asrlab.logprob_cache import cached_posteriors, run_cache_dir, training_lm
+from asrlab.logprob_cache import cached_posteriors, run_cache_dir
 from asrlab.module import ASRModel
 from asrlab.posteriors import Posteriors, compute_posteriors
 from asrlab.quiet import quiet
@@ -59,10 +60,11 @@ def decode(cfg: DictConfig) -> dict[str, Any]:
         run_cfg,
         lambda: _compute(model, run_cfg, cfg.split, run_dir),
     )
-    decoder, lm = cfg.decoder, None
-    if decoder.get("lm") == LM_FROM_TRAINING:
-        lm = training_lm(checkpoint.parent.parent, run_cfg, cache_dir, cfg.lm.order, cfg.lm.unit)
-        decoder = OmegaConf.merge(decoder, {"lm": str(lm)})
+    try:
+        decoder = for_trained_run(cfg.decoder, "decoder", checkpoint, run_cfg, cfg.lm, cache_dir)
+    except DecoderConfigError as err:
+        raise EvaluationError(str(err)) from None
+    lm = Path(decoder.lm) if decoder.get("lm") else None
     result = decode_posteriors("decoder", decoder, posteriors, model.tokenizer)
 
     metrics = {

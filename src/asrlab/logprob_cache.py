@@ -1,18 +1,17 @@
-"""A checkpoint's log-probs on a split, and n-gram LMs of training transcripts, computed once.
+"""A checkpoint's log-probs on a split, computed once.
 
 For decode-only sweeps: every trial after the first loads what the first computed. Layout, in
 the cache folder (by default RUN/logprobs/ beside the checkpoint's run):
 
     <split>-<key>.pt      a saved `Posteriors`
     <split>-<key>.json    what the key covers, for people
-    lm-<key>.arpa         an n-gram LM of the training transcripts
+    lm-<key>.arpa         an n-gram LM of the training transcripts (asrlab.decoders.resolve)
     *.lock                flock'ed while the file of the same name is computed
 
 The log-probs' key hashes the checkpoint file and the split's manifest (each by absolute path,
-size and mtime_ns: a rewritten file gets a new key), the split and the data config. The LM's key
-hashes the training manifest, the order and the unit. A file is computed under an exclusive lock
-and written to a temporary file renamed into place: concurrent trials compute it once, and none
-reads a half-written file.
+size and mtime_ns: a rewritten file gets a new key), the split and the data config. A file is
+computed under an exclusive lock and written to a temporary file renamed into place: concurrent
+trials compute it once, and none reads a half-written file.
 """
 
 import json
@@ -23,8 +22,6 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from asrlab.build import training_texts
-from asrlab.decoders.lm import Unit, build_arpa
 from asrlab.posteriors import Posteriors
 from asrlab.storage import content_key, file_key, write_atomically, write_once
 
@@ -66,34 +63,6 @@ def cached_posteriors(
     return Posteriors.load(path), path, computed
 
 
-def cached_training_lm(cache_dir: Path, train_cfg: DictConfig, order: int, unit: Unit) -> Path:
-    """The ARPA file of the `order`-gram `unit` LM of the run's training transcripts (as
-    `decoder.lm: train` estimates it in training), built unless cached."""
-    manifest = instantiate(train_cfg.data.source).prepare()["train"]
-    key = content_key({"manifest": file_key(manifest), "order": order, "unit": unit}, 16)
-    path = cache_dir / f"lm-{key}.arpa"
-
-    def write(temporary: Path) -> None:
-        build_arpa(training_texts(train_cfg), temporary, order=order, unit=unit)
-
-    if write_once(path, write):
-        log.info("%s-gram %s LM of the training transcripts: %s", order, unit, path)
-    return path
-
-
 def run_cache_dir(checkpoint: Path) -> Path:
     """The default cache of a checkpoint in a run folder (RUN/checkpoints/X.ckpt): RUN/logprobs."""
     return checkpoint.parent.parent / "logprobs"
-
-
-def training_lm(
-    run_dir: Path, run_cfg: DictConfig, cache_dir: Path, order: int, unit: Unit
-) -> Path:
-    """The LM that `decoder.lm: train` means for a trained run (asrlab-decode and asrlab-eval
-    alike): the run folder's lm.arpa when training estimated this LM (the run's `lm` order and
-    unit), else the `order`-gram `unit` LM of its training transcripts, built once into
-    `cache_dir` (`cached_training_lm`)."""
-    own, trained = run_dir / "lm.arpa", run_cfg.get("lm") or {}
-    if own.is_file() and (trained.get("order"), trained.get("unit")) == (order, unit):
-        return own
-    return cached_training_lm(cache_dir, run_cfg, order, unit)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from asrlab.build import LM_FROM_TRAINING
-from asrlab.checkpoint import load_model, missing_lm
+from asrlab.checkpoint import load_model
+from asrlab.decoders.resolve import DecoderConfigError, for_trained_run
 from asrlab.heads.ctc import CTCHead
-from asrlab.logprob_cache import run_cache_dir, training_lm
 from asrlab.module import ASRModel
 from asrlab.trust import UntrustedTargetError
 
@@ -102,25 +101,19 @@ def decoder_configs(
     decoders: DictConfig | None, run_cfg: DictConfig, checkpoint: Path
 ) -> dict[str, DictConfig]:
     """Each `decoders` entry's config (partial: it takes the tokenizer); `checkpoint` is the
-    run's own decoder. An LM estimated from the training transcripts (`lm: train`) is the run
-    folder's lm.arpa, or, for a run trained without it, built from its training transcripts
-    into RUN/logprobs as asrlab-decode does (`training_lm`); a decoder's LM file must exist."""
+    run's own decoder. Its fitted parts (`lm: train`) are the run's, as for every tool
+    (`asrlab.decoders.resolve.for_trained_run`); a decoder's LM file must exist."""
     if not decoders:
         raise EvaluationError(
             "no decoders: give decoders=[greedy,beam,...], or leave it out to use the "
             "checkpoint's own decoder"
         )
     configs = {}
-    run_dir = checkpoint.parent.parent
     for name, decoder in decoders.items():
         if name == CHECKPOINT_DECODER:
             decoder = OmegaConf.merge(run_cfg.decoder, decoder)
-        resolved = decoder
-        if decoder.get("lm") == LM_FROM_TRAINING:
-            order, unit = run_cfg.lm.order, run_cfg.lm.unit
-            lm = training_lm(run_dir, run_cfg, run_cache_dir(checkpoint), order, unit)
-            resolved = OmegaConf.merge(decoder, {"lm": str(lm)})
-        if problem := missing_lm(resolved, run_dir, f"decoders.{name}.lm"):
-            raise EvaluationError(problem)
-        configs[name] = resolved
+        try:
+            configs[name] = for_trained_run(decoder, f"decoders.{name}", checkpoint, run_cfg)
+        except DecoderConfigError as err:
+            raise EvaluationError(str(err)) from None
     return configs

@@ -5,15 +5,18 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from asrlab.checkpoint import missing_lm, run_decoder
 from asrlab.contracts import Decoder
+from asrlab.decoders.resolve import for_trained_run
 from asrlab.heads.ctc import CTCHead
 from asrlab.module import ASRModel
 
 
-def choose_decoder(model: ASRModel, decoder: DictConfig | None, run_dir: Path) -> Decoder:
+def choose_decoder(
+    model: ASRModel, decoder: DictConfig | None, checkpoint: Path, run_cfg: DictConfig
+) -> Decoder:
     """The model's own decoder, or the `decoder` config (partial, as in training) built with its
-    tokenizer; `lm: train` means the LM that training estimated, `run_dir`/lm.arpa."""
+    tokenizer; its fitted parts (`lm: train`) are those of the run of `checkpoint`, whose config
+    is `run_cfg` (`asrlab.decoders.resolve.for_trained_run`)."""
     if not isinstance(model.head, CTCHead):
         raise ValueError(
             f"transcribing needs a CTC model; this checkpoint's head is a "
@@ -21,7 +24,5 @@ def choose_decoder(model: ASRModel, decoder: DictConfig | None, run_dir: Path) -
         )
     if decoder is None:
         return model.head.decoder
-    decoder = run_decoder(decoder, run_dir)
-    if problem := missing_lm(decoder, run_dir, "decoder.lm"):
-        raise ValueError(problem)
+    decoder = for_trained_run(decoder, "decoder", checkpoint, run_cfg)
     return instantiate(decoder)(tokenizer=model.tokenizer)
