@@ -21,6 +21,7 @@ from asrlab.logprob_cache import cached_posteriors, run_cache_dir, training_lm
 from asrlab.module import ASRModel
 from asrlab.posteriors import Posteriors, compute_posteriors
 from asrlab.run_info import run_info, write_run_info
+from asrlab.smoke import shrinkable
 from asrlab.trial import run_trial
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,13 @@ def _log_hparams(cfg: DictConfig, metrics: dict[str, Any]) -> None:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="decode")
-def main(cfg: DictConfig) -> float | None:
+def _main(cfg: DictConfig) -> float | None:
     """Decode; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`)."""
     return run_trial(decode, cfg)
 
+
+# The console script; ASRLAB_SMOKE=1 makes it a smoke run (asrlab.smoke).
+main = shrinkable(_main, training=False)
 
 if __name__ == "__main__":
     main()

@@ -12,12 +12,13 @@ from omegaconf import DictConfig
 from asrlab.diagnose.findings import worst
 from asrlab.diagnose.report import log_findings, write_report
 from asrlab.diagnose.run import diagnose
+from asrlab.smoke import shrinkable
 
 log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="doctor")
-def main(cfg: DictConfig) -> None:
+def _main(cfg: DictConfig) -> None:
     findings = diagnose(cfg)
     log_findings(findings, cfg.doctor.max_listed)
     report = write_report(findings, Path(cfg.paths.output_dir), cfg.doctor.max_listed)
@@ -26,6 +27,9 @@ def main(cfg: DictConfig) -> None:
     if status == "fatal":
         raise SystemExit(1)
 
+
+# The console script; ASRLAB_SMOKE=1 makes it a smoke run (asrlab.smoke).
+main = shrinkable(_main, training=True)
 
 if __name__ == "__main__":
     main()

@@ -23,6 +23,7 @@ from asrlab.build import (
 )
 from asrlab.diagnose.preflight import preflight
 from asrlab.run_info import run_info, write_run_info
+from asrlab.smoke import shrinkable
 from asrlab.trial import run_trial
 
 log = logging.getLogger(__name__)
@@ -96,10 +97,13 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def _main(cfg: DictConfig) -> float | None:
     """Train; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`)."""
     return run_trial(train, cfg)
 
+
+# The console script; ASRLAB_SMOKE=1 makes it a smoke run (asrlab.smoke).
+main = shrinkable(_main, training=True)
 
 if __name__ == "__main__":
     main()
