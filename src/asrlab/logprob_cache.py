@@ -25,7 +25,7 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from asrlab.build import training_texts
+from asrlab.build import LM_FROM_TRAINING, training_texts
 from asrlab.data.datasets.cache import write_atomically
 from asrlab.data.feature_cache import file_key, locked
 from asrlab.decoders.lm import Unit, build_arpa
@@ -116,3 +116,14 @@ def training_lm(
     if own.is_file() and (trained.get("order"), trained.get("unit")) == (order, unit):
         return own
     return cached_training_lm(cache_dir, run_cfg, order, unit)
+
+
+def with_training_lm(decoder: DictConfig, checkpoint: Path, run_cfg: DictConfig) -> DictConfig:
+    """`decoder`, with an LM of the training transcripts (`lm: train`) made the file of
+    `training_lm` for the run's own `lm` order and unit, cached in RUN/logprobs (asrlab-eval and
+    asrlab-transcribe)."""
+    if decoder.get("lm") != LM_FROM_TRAINING:
+        return decoder
+    order, unit = run_cfg.lm.order, run_cfg.lm.unit
+    lm = training_lm(checkpoint.parent.parent, run_cfg, run_cache_dir(checkpoint), order, unit)
+    return OmegaConf.merge(decoder, {"lm": str(lm)})

@@ -48,7 +48,7 @@ def prepare(cfg: DictConfig) -> tuple[list[Path], Transcriber]:
         model, model_cfg = load_model(ckpt)
     except (KeyError, RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:
         raise ValueError(f"ckpt_path={ckpt} is not an asrlab checkpoint: {err!r}") from err
-    decoder = choose_decoder(model, cfg.get("decoder"), ckpt.parent.parent)
+    decoder = choose_decoder(model, cfg.get("decoder"), ckpt, model_cfg)
     transcriber = Transcriber(
         model,
         decoder,

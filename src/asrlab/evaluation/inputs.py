@@ -9,10 +9,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from asrlab.build import LM_FROM_TRAINING
 from asrlab.checkpoint import load_model, missing_lm
 from asrlab.heads.ctc import CTCHead
-from asrlab.logprob_cache import run_cache_dir, training_lm
+from asrlab.logprob_cache import with_training_lm
 from asrlab.module import ASRModel
 
 log = logging.getLogger(__name__)
@@ -107,11 +106,7 @@ def decoder_configs(
     for name, decoder in decoders.items():
         if name == CHECKPOINT_DECODER:
             decoder = OmegaConf.merge(run_cfg.decoder, decoder)
-        resolved = decoder
-        if decoder.get("lm") == LM_FROM_TRAINING:
-            order, unit = run_cfg.lm.order, run_cfg.lm.unit
-            lm = training_lm(run_dir, run_cfg, run_cache_dir(checkpoint), order, unit)
-            resolved = OmegaConf.merge(decoder, {"lm": str(lm)})
+        resolved = with_training_lm(decoder, checkpoint, run_cfg)
         if problem := missing_lm(resolved, run_dir, f"decoders.{name}.lm"):
             raise EvaluationError(problem)
         configs[name] = resolved
