@@ -2,6 +2,7 @@
 the output formats, folders, and files that cannot be read."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from asrlab.data.audio import read_audio, write_audio
 from asrlab.data.manifest import read_manifest
 from asrlab.data.tokenizer import CharTokenizer
 from asrlab.decoders.beam import BeamDecoder
+from asrlab.decoders.lm import build_arpa
 from asrlab.inference.chunks import chunked_log_probs
 from asrlab.inference.transcriber import Failure, Transcriber
 from asrlab.module import ASRModel
@@ -169,6 +171,27 @@ def test_text_format_with_a_beam_decoder(tiny_run: Path, speech: list[Tensor], t
     (line,) = out.read_text().splitlines()
     path, text = line.split("\t")
     assert path == str(tmp_path / "a.wav") and text == next(transcriber(paths)).text
+
+
+def test_lm_train_is_the_runs_lm_or_the_one_eval_and_decode_build(
+    tiny_run: Path, speech: list[Tensor], tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(tiny_run / "checkpoints" / "last.ckpt", run / "checkpoints")
+    write_audio(tmp_path / "a.wav", speech[0], RATE)
+    cfg = config(run, [str(tmp_path / "a.wav")], "decoder=beam_lm")
+    # Trained without an LM: the LM of the training transcripts, cached in RUN/logprobs.
+    _, transcriber = prepare(cfg)
+    assert isinstance(transcriber.decoder, BeamDecoder)
+    assert len(list((run / "logprobs").glob("lm-*.arpa"))) == 1
+
+    shutil.rmtree(run / "logprobs")
+    _, model_cfg = load_model(run / "checkpoints" / "last.ckpt")
+    texts = (u.text for u in read_manifest(model_cfg.data.source.train))
+    build_arpa(texts, run / "lm.arpa", order=model_cfg.lm.order, unit=model_cfg.lm.unit)
+    prepare(cfg)
+    assert not (run / "logprobs").exists()
 
 
 @pytest.mark.parametrize(

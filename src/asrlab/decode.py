@@ -28,6 +28,7 @@ from asrlab.module import ASRModel
 from asrlab.posteriors import Posteriors, compute_posteriors
 from asrlab.quiet import quiet
 from asrlab.run_info import run_info, write_run_info
+from asrlab.smoke import shrinkable
 from asrlab.threads import set_threads
 from asrlab.trial import run_trial
 
@@ -109,7 +110,7 @@ def _log_hparams(cfg: DictConfig, metrics: dict[str, Any]) -> None:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="decode")
-def main(cfg: DictConfig) -> float | None:
+def _main(cfg: DictConfig) -> float | None:
     """Decode; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`); bad
     input (checkpoint, split) exits with its message, no traceback."""
     quiet()
@@ -119,6 +120,9 @@ def main(cfg: DictConfig) -> float | None:
         log.error("%s", err)
         raise SystemExit(1) from None
 
+
+# The console script; ASRLAB_SMOKE=1 makes it a smoke run (asrlab.smoke).
+main = shrinkable(_main, training=False)
 
 if __name__ == "__main__":
     main()

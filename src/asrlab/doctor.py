@@ -13,13 +13,14 @@ from asrlab.diagnose.findings import worst
 from asrlab.diagnose.report import log_findings, write_report
 from asrlab.diagnose.run import diagnose
 from asrlab.quiet import quiet
+from asrlab.smoke import shrinkable
 from asrlab.threads import set_threads
 
 log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="doctor")
-def main(cfg: DictConfig) -> None:
+def _main(cfg: DictConfig) -> None:
     quiet()
     set_threads(cfg.threads)
     findings = diagnose(cfg)
@@ -30,6 +31,9 @@ def main(cfg: DictConfig) -> None:
     if status == "fatal":
         raise SystemExit(1)
 
+
+# The console script; ASRLAB_SMOKE=1 makes it a smoke run (asrlab.smoke).
+main = shrinkable(_main, training=True)
 
 if __name__ == "__main__":
     main()

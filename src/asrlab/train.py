@@ -25,6 +25,7 @@ from asrlab.build import (
 from asrlab.diagnose.preflight import preflight
 from asrlab.quiet import quiet
 from asrlab.run_info import run_info, write_run_info
+from asrlab.smoke import shrinkable
 from asrlab.threads import set_threads
 from asrlab.trial import run_trial
 from asrlab.trust import UntrustedTargetError, check_command_line
@@ -106,15 +107,18 @@ def _main(cfg: DictConfig) -> float | None:
     return run_trial(train, cfg)
 
 
-def main() -> None:
-    """asrlab-train; a config from a `--config-path` folder is checked (asrlab.trust) before
-    Hydra reads its logging settings or instantiates anything."""
+def _checked_main() -> None:
+    """A config from a `--config-path` folder is checked (asrlab.trust) before Hydra reads its
+    logging settings or instantiates anything."""
     try:
         check_command_line(sys.argv[1:])
     except UntrustedTargetError as err:
         raise SystemExit(f"asrlab-train: {err}") from None
     _main()
 
+
+# The console script; ASRLAB_SMOKE=1 makes it a smoke run (asrlab.smoke).
+main = shrinkable(_checked_main, training=True)
 
 if __name__ == "__main__":
     main()
