@@ -11,7 +11,8 @@ from pytorch_lightning.utilities._pytree import _tree_flatten
 from torch.onnx._internal.exporter._registration import _get_overload
 
 from asrlab import quiet as quiet_module
-from asrlab.quiet import quiet, without_kenlm_banner
+from asrlab.decoders.kenlm_banner import without_kenlm_banner
+from asrlab.quiet import quiet
 from helpers import RecordingHandler
 
 

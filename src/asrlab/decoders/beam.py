@@ -11,8 +11,8 @@ from torchaudio.models.decoder import ctc_decoder
 
 from asrlab.data.bpe import BPETokenizer
 from asrlab.data.tokenizer import Tokenizer
+from asrlab.decoders.kenlm_banner import without_kenlm_banner
 from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary, check_arpa
-from asrlab.quiet import without_kenlm_banner
 
 BLANK, SILENCE = "-", WORD_BOUNDARY
 
