@@ -229,7 +229,7 @@ def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(
     # ahead of training.
     overrides = [*manifest_overrides(tiny_synth), *TINY_RUN, "data.num_workers=2"]
     overrides += ["callbacks.step_checkpoint.every_n_train_steps=2"]
-    kill = ["+callbacks.sigkill._target_=sigkill.SigkillAtStep", "+callbacks.sigkill.step=7"]
+    kill = ["+callbacks.sigkill._target_=sigkill.SignalAtStep", "+callbacks.sigkill.step=7"]
     script = str(Path(sys.executable).parent / "asrlab-train")
     env = {**os.environ, "ASRLAB_DATA_DIR": str(tmp_path / "data")}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])

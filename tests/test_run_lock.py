@@ -63,6 +63,7 @@ def _cli(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(path), *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_train_and_resume_into_a_running_run_refuse_before_writing(tmp_path: Path) -> None:
     run = tmp_path / "run"
     (run / ".hydra").mkdir(parents=True)

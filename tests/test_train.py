@@ -68,10 +68,24 @@ def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
     assert "probe/0/features" in tags["images"]
     assert "probe/transcripts/text_summary" in tags["tensors"]
 
+    # The finished run resumed in another folder (as a copy of the run folder is): nothing left
+    # to train; its training seconds are the checkpoint's, its best checkpoint the original's.
+    copied = tmp_path / "copied"
+    copied.mkdir()
+    again = train(compose_train(overrides + [f"ckpt_path={last}"], copied))
+    # (the last checkpoint is saved at the last validation's end, a little before training ends)
+    trained = checkpoint["callbacks"]["Timer"]["time_elapsed"]["train"]
+    assert 0 < round(trained, 2) <= saved["train_seconds"]
+    assert again["train_seconds"] == round(trained, 2)
+    assert again["best_val_wer"] is None and again["global_step"] == saved["global_step"]
+    assert again["best_checkpoint"] == str(tmp_path / saved["best_checkpoint"])
+
     resumed = tmp_path / "resumed"
     resumed.mkdir()
     cfg = compose_train(overrides + ["trainer.max_epochs=2", f"ckpt_path={last}"], resumed)
-    assert train(cfg)["global_step"] == 2 * saved["global_step"]
+    longer = train(cfg)
+    assert longer["global_step"] == 2 * saved["global_step"]
+    assert longer["train_seconds"] > saved["train_seconds"]
 
 
 def test_bad_manifest_line_stops_before_training(

@@ -7,13 +7,13 @@ import functools
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import Timer
 
 from asrlab.build import (
     build_datamodule,
@@ -48,24 +48,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     preflight(cfg, datamodule, model)
     trainer = build_trainer(cfg)
 
-    start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
-    train_seconds = time.perf_counter() - start
+    train_seconds = _train_seconds(trainer)  # before testing restores the best checkpoint's Timer
 
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if checkpoint is not None else ""
+    # None when a run resumed in a copy of its folder (Lightning keeps only the best path then).
+    best_score = checkpoint.best_model_score if best else None
     (test,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
     metrics = {
         "test_wer": test["test/wer"],
         "test_cer": test["test/cer"],
         "test_acc": test["test/acc"],
         "test_loss": test["test/loss"],
-        "best_val_wer": float(checkpoint.best_model_score) if best else None,
+        "best_val_wer": float(best_score) if best_score is not None else None,
         "num_params": sum(p.numel() for p in model.parameters()),
-        "train_seconds": round(train_seconds, 2),
+        "train_seconds": train_seconds,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
-        "best_checkpoint": str(Path(best).relative_to(run_dir)) if best else None,
+        "best_checkpoint": _in_run(Path(best), run_dir) if best else None,
         **info,
     }
     if not trainer.is_global_zero:  # test metrics are synced across DDP ranks; rank 0 writes
@@ -73,13 +74,26 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     _log_hparams(trainer, cfg, metrics)
     log.info(
-        "test WER %.2f%%, CER %.2f%% after %.0f s of training; run folder: %s",
+        "test WER %.2f%%, CER %.2f%% after %s s of training; run folder: %s",
         100 * metrics["test_wer"],
         100 * metrics["test_cer"],
-        train_seconds,
+        metrics["train_seconds"],
         run_dir,
     )
     return metrics
+
+
+def _train_seconds(trainer: pl.Trainer) -> float | None:
+    """Seconds of training over all the run's parts, to 0.01 s: the `Timer` callback's (which
+    checkpoints carry to a resumed part); None when the callbacks have no Timer."""
+    timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
+    return round(timers[0].time_elapsed("train"), 2) if timers else None
+
+
+def _in_run(path: Path, run_dir: Path) -> str:
+    """`path` relative to the run folder; absolute if outside it (a run resumed in a copy of its
+    folder keeps the original's best checkpoint)."""
+    return str(path.relative_to(run_dir) if path.is_relative_to(run_dir) else path.absolute())
 
 
 def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) -> None:
@@ -87,14 +101,8 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
     parts = ("data", "features", "augment", "encoder", "decoder", "optimizer", "scheduler")
     params = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in parts}
     params.update(seed=cfg.seed, max_epochs=cfg.trainer.max_epochs)
-    scores = {
-        f"hp/{k}": v
-        for k, v in metrics.items()
-        if k.startswith(("test_", "best_val")) and v is not None
-    }
-    scores.update(
-        {"hp/num_params": metrics["num_params"], "hp/train_seconds": metrics["train_seconds"]}
-    )
+    scored = ("test_", "best_val", "num_params", "train_seconds")
+    scores = {f"hp/{k}": v for k, v in metrics.items() if k.startswith(scored) and v is not None}
     for logger in trainer.loggers:
         logger.log_hyperparams(params, metrics=scores)
         logger.finalize("success")
