@@ -7,7 +7,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from asrlab.config import compose_config
+from asrlab.training.compose import compose_config
 
 RESULTS = Path(__file__).parent / "results"
 REPO = Path(__file__).resolve().parent.parent

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from hydra.utils import instantiate
 
-from asrlab.build import build_datamodule, build_model
 from asrlab.data.audio import audio_info
 from asrlab.data.sampler import BucketBatchSampler, padding_fraction
+from asrlab.model.build import build_datamodule, build_model
 from common import REPO, compose_train, write_result
 
 BATCHES = 30

@@ -21,12 +21,12 @@ from typing import Any, NamedTuple
 import torch
 from torchmetrics.text import WordErrorRate
 
-from asrlab.build import build_datamodule
-from asrlab.checkpoint import load_model
 from asrlab.data.source import training_texts
 from asrlab.decoders.beam import BeamDecoder
 from asrlab.decoders.greedy import GreedyDecoder
 from asrlab.decoders.lm import build_arpa
+from asrlab.model.build import build_datamodule
+from asrlab.training.checkpoint import load_model
 from common import write_result
 
 LM_WEIGHTS = (0.25, 0.5, 1.0)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from hydra.utils import instantiate
 
-from asrlab.checkpoint import checkpoint_config, read_checkpoint
 from asrlab.data.manifest import read_manifest
+from asrlab.training.checkpoint import checkpoint_config, read_checkpoint
 from common import REPO, RESULTS, write_result
 
 ENCODERS = sorted(p.stem for p in (REPO / "src/asrlab/conf/encoder").glob("*.yaml"))

@@ -26,14 +26,14 @@ import torch
 from hydra.utils import instantiate
 from torch.nn.utils.rnn import pad_sequence
 
-from asrlab.checkpoint import load_model
 from asrlab.data.audio import read_audio
 from asrlab.data.manifest import read_manifest
-from asrlab.exporting.acoustic import AcousticModel
-from asrlab.exporting.bundle import noise_batch
-from asrlab.exporting.formats import load_onnx, save_onnx
-from asrlab.inference.decoding import choose_decoder
-from asrlab.inference.transcriber import Transcriber, Transcript
+from asrlab.tools.exporting.acoustic import AcousticModel
+from asrlab.tools.exporting.bundle import noise_batch
+from asrlab.tools.exporting.formats import load_onnx, save_onnx
+from asrlab.tools.inference.decoding import choose_decoder
+from asrlab.tools.inference.transcriber import Transcriber, Transcript
+from asrlab.training.checkpoint import load_model
 from common import compose_train, write_result
 
 Batch = tuple[torch.Tensor, torch.Tensor]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
-from asrlab.data.tokenizer import CharTokenizer
-from asrlab.features.frontends import LogMel
+from asrlab.model.frontends import LogMel
+from asrlab.text.tokenizer import CharTokenizer
 from common import write_result
 
 WORDS = "zero one two three four five six seven eight nine".split()

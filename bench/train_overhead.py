@@ -27,10 +27,10 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from asrlab.batch import Batch
-from asrlab.build import build_datamodule, build_model, build_tokenizer, build_trainer
-from asrlab.data.tokenizer import Tokenizer
-from asrlab.module import ASRModel
+from asrlab.data.batch import Batch
+from asrlab.model.build import build_datamodule, build_model, build_tokenizer, build_trainer
+from asrlab.model.module import ASRModel
+from asrlab.text.tokenizer import Tokenizer
 from common import compose_train, write_result
 
 TARGET = 0.90

@@ -18,7 +18,7 @@ def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def tiny_run(tiny_synth: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run folder of a tiny GRU-CTC model trained for 2 epochs on `tiny_synth` (once per
     test session): .hydra-less, but with checkpoints/, metrics.json and tensorboard/."""
-    from asrlab.train import train
+    from asrlab.training.run import train
     from helpers import compose_train, manifest_overrides
 
     run_dir = tmp_path_factory.mktemp("tiny_run")

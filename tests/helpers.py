@@ -11,15 +11,15 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.tensorboard import SummaryWriter
 
-from asrlab.config import compose_config
 from asrlab.data.audio import write_audio
-from asrlab.features.frontends import LogMel
+from asrlab.model.frontends import LogMel
+from asrlab.training.compose import compose_config
 
 SAMPLE_RATE = 16000
 FRAMES_OF = LogMel().output_frames
 """Feature frames of samples by the default frontend, for data modules built without a config."""
-GRU = "asrlab.encoders.gru.GRUEncoder"
-LSTM = "asrlab.encoders.lstm.LSTMEncoder"
+GRU = "asrlab.model.encoders.gru.GRUEncoder"
+LSTM = "asrlab.model.encoders.lstm.LSTMEncoder"
 
 
 class RecordingHandler(logging.Handler):
@@ -104,7 +104,7 @@ def write_run(
     """A fake run folder: config, overrides, metrics.json or error.json, val WER per epoch."""
     (folder / ".hydra").mkdir(parents=True)
     (folder / ".hydra" / "config.yaml").write_text(config_yaml(folder.name, encoder, lr))
-    overrides = [f"encoder={encoder['_target_'].split('.')[2]}", f"optimizer.lr={lr}"]
+    overrides = [f"encoder={encoder['_target_'].split('.')[-2]}", f"optimizer.lr={lr}"]
     (folder / ".hydra" / "overrides.yaml").write_text(json.dumps(overrides))
     if metrics is not None:
         (folder / "metrics.json").write_text(json.dumps(metrics))

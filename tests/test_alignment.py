@@ -2,7 +2,7 @@
 
 import pytest
 
-from asrlab.alignment import Edit, align_words
+from asrlab.text.alignment import Edit, align_words
 
 
 def test_alignment_counts_each_kind_of_error() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from asrlab.build import build_tokenizer
+from asrlab.model.build import build_tokenizer
 from helpers import compose_train, manifest_overrides
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

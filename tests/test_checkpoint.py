@@ -4,8 +4,8 @@ from pathlib import Path
 
 import torch
 
-from asrlab.checkpoint import load_model, read_checkpoint
-from asrlab.train import train
+from asrlab.training.checkpoint import load_model, read_checkpoint
+from asrlab.training.run import train
 from helpers import compose_train, manifest_overrides
 
 TINY = ["encoder.hidden_size=16", "encoder.num_layers=1", "trainer.max_epochs=1"]
@@ -22,3 +22,23 @@ def test_load_model_rebuilds_the_trained_model(tiny_synth: dict[str, Path], tmp_
         torch.testing.assert_close(value, saved[name], msg=name)
     waves = torch.randn(2, 8000)
     assert len(model.transcribe(waves, torch.tensor([8000, 6000]))) == 2
+
+
+def test_a_checkpoint_of_the_earlier_module_layout_loads(tiny_run: Path, tmp_path: Path) -> None:
+    checkpoint = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
+    config = checkpoint["asrlab_config"]
+    for part, new, old in [
+        ("encoder", "asrlab.model.encoders.", "asrlab.encoders."),
+        ("features", "asrlab.model.frontends.", "asrlab.features.frontends."),
+    ]:
+        config[part]["_target_"] = config[part]["_target_"].replace(new, old)
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    old = tmp_path / "run" / "checkpoints" / "old.ckpt"
+    torch.save(checkpoint, old)
+    model, cfg = load_model(old)
+    assert cfg.encoder._target_.startswith("asrlab.model.encoders.")
+    assert cfg.features._target_.startswith("asrlab.model.frontends.")
+    reference, _ = load_model(tiny_run / "checkpoints" / "last.ckpt")
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.parameters(), reference.parameters(), strict=True)
+    )

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from asrlab.compare import main
-from asrlab.compare.runs import load_runs, rank, read_error, run_names, varied_keys
+from asrlab.cli.compare import main
+from asrlab.tools.compare.runs import load_runs, rank, read_error, run_names, varied_keys
 from helpers import GRU, LSTM, run_metrics, write_run, write_sweep
 
 VARIED = ["encoder._target_", "encoder.hidden", "optimizer.lr", "encoder.bidirectional"]

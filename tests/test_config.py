@@ -8,7 +8,7 @@ from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
 import asrlab
-from asrlab.build import build_datamodule, build_model, build_tokenizer
+from asrlab.model.build import build_datamodule, build_model, build_tokenizer
 from helpers import compose_train
 
 CONF = Path(asrlab.__file__).parent / "conf"

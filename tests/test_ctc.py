@@ -1,6 +1,6 @@
 import torch
 
-from asrlab.ctc import ctc_feasible, ctc_loss
+from asrlab.model.ctc import ctc_feasible, ctc_loss
 
 
 def test_feasibility_counts_repeats_within_length() -> None:

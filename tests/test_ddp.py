@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from torchmetrics.text import CharErrorRate, WordErrorRate
 
-from asrlab.checkpoint import load_model
 from asrlab.data.audio import read_audio
 from asrlab.data.manifest import read_manifest
+from asrlab.training.checkpoint import load_model
 from helpers import manifest_overrides
 
 TINY_MODEL = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]

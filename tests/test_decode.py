@@ -12,14 +12,14 @@ from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torchmetrics.text import CharErrorRate, WordErrorRate
 
-from asrlab.build import build_datamodule
-from asrlab.checkpoint import load_model
-from asrlab.compare import main as compare
-from asrlab.config import compose_config
-from asrlab.decode import decode
-from asrlab.decode import main as decode_main
-from asrlab.evaluation.inputs import EvaluationError
-from asrlab.module import ASRModel
+from asrlab.cli.compare import main as compare
+from asrlab.cli.decode import main as decode_main
+from asrlab.model.build import build_datamodule
+from asrlab.model.module import ASRModel
+from asrlab.tools.decoding.run import decode
+from asrlab.tools.evaluation.inputs import EvaluationError
+from asrlab.training.checkpoint import load_model
+from asrlab.training.compose import compose_config
 
 LM = ["decoder=beam_lm", "lm.order=2"]
 

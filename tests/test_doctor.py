@@ -13,24 +13,24 @@ from omegaconf import DictConfig
 from torch.optim import SGD
 from torch.optim.lr_scheduler import ConstantLR
 
-from asrlab.build import build_model
-from asrlab.config import compose_config
 from asrlab.data.audio import read_audio, write_audio
 from asrlab.data.collate import collate
 from asrlab.data.dataset import make_example
 from asrlab.data.manifest import Utterance, read_manifest
 from asrlab.data.scan import ScanOptions
-from asrlab.data.tokenizer import CharTokenizer
 from asrlab.decoders.greedy import GreedyDecoder
-from asrlab.diagnose.audio import audio_check
-from asrlab.diagnose.coverage import EMPTY, coverage
-from asrlab.diagnose.feasibility import feasibility, stride_setting
-from asrlab.diagnose.run import diagnose
-from asrlab.encoders.dnn import DNNEncoder
-from asrlab.features.augment import Compose
-from asrlab.features.frontends import LogMel
-from asrlab.heads.ctc import CTCHead
-from asrlab.module import ASRModel
+from asrlab.model.augment.features import Compose
+from asrlab.model.build import build_model
+from asrlab.model.encoders.dnn import DNNEncoder
+from asrlab.model.frontends import LogMel
+from asrlab.model.heads.ctc import CTCHead
+from asrlab.model.module import ASRModel
+from asrlab.text.tokenizer import CharTokenizer
+from asrlab.tools.diagnose.audio import audio_check
+from asrlab.tools.diagnose.run import diagnose
+from asrlab.training.compose import compose_config
+from asrlab.training.preflight.coverage import EMPTY, coverage
+from asrlab.training.preflight.feasibility import feasibility, stride_setting
 from helpers import SAMPLE_RATE, manifest_overrides, tone
 
 LOWER = "abcdefghijklmnopqrstuvwxyz' "

@@ -15,16 +15,16 @@ from omegaconf import OmegaConf
 from torchmetrics.text import CharErrorRate, WordErrorRate
 
 import asrlab
-import asrlab.evaluation.run as eval_run
-from asrlab.build import build_datamodule
-from asrlab.checkpoint import load_model
-from asrlab.config import compose_config
+import asrlab.tools.evaluation.run as eval_run
+from asrlab.cli.eval import main
 from asrlab.data.manifest import ManifestError, read_manifest, write_manifest
 from asrlab.decoders.lm import build_arpa
 from asrlab.decoders.resolve import for_trained_run
-from asrlab.eval import main
-from asrlab.evaluation.inputs import EvaluationError, data_config
-from asrlab.evaluation.run import evaluate
+from asrlab.model.build import build_datamodule
+from asrlab.tools.evaluation.inputs import EvaluationError, data_config
+from asrlab.tools.evaluation.run import evaluate
+from asrlab.training.checkpoint import load_model
+from asrlab.training.compose import compose_config
 from helpers import manifest_overrides
 
 CONF = Path(asrlab.__file__).parent / "conf"

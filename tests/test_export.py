@@ -12,18 +12,23 @@ import onnx
 import pytest
 import torch
 
-from asrlab.build import build_datamodule, build_model, build_tokenizer
-from asrlab.checkpoint import load_model
+from asrlab.cli.export import main
 from asrlab.data.audio import read_audio, write_audio
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.manifest import read_manifest
-from asrlab.data.tokenizer import tokenizer_from_state_dict
-from asrlab.export import main
-from asrlab.exporting.acoustic import AcousticModel
-from asrlab.exporting.bundle import CHECK_SECONDS, EXAMPLE_SECONDS, max_difference, noise_batch
-from asrlab.exporting.formats import FILES, LOAD, OPSET, SAVE, load_onnx
-from asrlab.module import ASRModel
-from asrlab.posteriors import Posteriors, compute_posteriors
+from asrlab.model.build import build_datamodule, build_model, build_tokenizer
+from asrlab.model.module import ASRModel
+from asrlab.text.tokenizer import tokenizer_from_state_dict
+from asrlab.tools.decoding.posteriors import Posteriors, compute_posteriors
+from asrlab.tools.exporting.acoustic import AcousticModel
+from asrlab.tools.exporting.bundle import (
+    CHECK_SECONDS,
+    EXAMPLE_SECONDS,
+    max_difference,
+    noise_batch,
+)
+from asrlab.tools.exporting.formats import FILES, LOAD, OPSET, SAVE, load_onnx
+from asrlab.training.checkpoint import load_model
 from helpers import RecordingHandler, compose_train, manifest_overrides
 
 # Largest |difference| allowed between exported and PyTorch log-probs on the tiny run's test
@@ -70,7 +75,7 @@ def reference(tiny_run: Path) -> tuple[ASRModel, ASRDataModule, Posteriors]:
 
 
 def greedy_text(log_probs: np.ndarray, tokenizer: dict[str, Any]) -> str:
-    """Greedy CTC decoding from tokenizer.json alone, as the README describes it."""
+    """Greedy CTC decoding from tokenizer.json alone, as docs/export.md describes it."""
     best = log_probs.argmax(axis=-1)
     ids = [int(i) for t, i in enumerate(best) if t == 0 or i != best[t - 1]]
     skip = {tokenizer["blank_id"], tokenizer["unk_id"]}
@@ -181,7 +186,7 @@ def test_a_checkpoint_with_a_broken_bpe_model_is_named(
     assert message.startswith(f"asrlab-export: {broken}: the saved BPE tokenizer is unusable: ")
 
 
-def test_the_readme_snippet_transcribes_and_refuses_another_rate(
+def test_the_documented_snippet_transcribes_and_refuses_another_rate(
     exported: Path,
     tiny_run: Path,
     tiny_synth: dict[str, Path],
@@ -189,9 +194,8 @@ def test_the_readme_snippet_transcribes_and_refuses_another_rate(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme[readme.index("\n## Export\n") :]
-    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    page = (Path(__file__).parents[1] / "docs" / "export.md").read_text()
+    snippet = page.split("```python\n", 1)[1].split("```", 1)[0]
     snippet = snippet.replace("DIR/", f"{exported}/")
     model, _ = load_model(tiny_run / "checkpoints" / "last.ckpt")
     wave = read_audio(read_manifest(tiny_synth["test"])[0].audio_filepath, 16000)

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from asrlab.cli.lm import main
 from asrlab.decoders.lm import BOS, EOS, UNK, read_arpa
-from asrlab.lm_cli import main
 
 
 def test_builds_an_arpa_file_from_text_and_manifest(

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import torch
 
-from asrlab.build import build_datamodule
-from asrlab.checkpoint import load_model
-from asrlab.posteriors import Posteriors, compute_posteriors
+from asrlab.model.build import build_datamodule
+from asrlab.tools.decoding.posteriors import Posteriors, compute_posteriors
+from asrlab.training.checkpoint import load_model
 
 
 def test_posteriors_match_the_model_and_round_trip(tiny_run: Path, tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig
 
-from asrlab.build import build_datamodule, build_model, build_tokenizer
 from asrlab.data.audio import write_audio
 from asrlab.data.manifest import ManifestError
-from asrlab.diagnose.preflight import PreflightError, preflight
-from asrlab.train import train
+from asrlab.model.build import build_datamodule, build_model, build_tokenizer
+from asrlab.training.preflight.run import PreflightError, preflight
+from asrlab.training.run import train
 from helpers import SAMPLE_RATE, compose_train, manifest_overrides, tone
 
 TINY = ["encoder.hidden_size=16", "encoder.num_layers=1", "debug=fast"]
@@ -45,7 +45,7 @@ def test_warn_lists_the_problem_and_training_goes_on(
     manifests, line = infeasible
     cfg = compose_train(manifest_overrides(manifests) + TINY, tmp_path)
     assert cfg.preflight == "warn"
-    with caplog.at_level(logging.WARNING, logger="asrlab.diagnose.preflight"):
+    with caplog.at_level(logging.WARNING, logger="asrlab.training.preflight.run"):
         metrics = train(cfg)
     assert "[feasibility] 1 of" in caplog.text
     assert f"id={line}, seconds=0.2, frames=6, needed=26, text={LONG_TEXT}" in caplog.text
@@ -78,7 +78,7 @@ def test_clean_data_passes_quietly(
     tiny_synth: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cfg = compose_train(manifest_overrides(tiny_synth) + TINY + ["preflight=error"], tmp_path)
-    with caplog.at_level(logging.INFO, logger="asrlab.diagnose.preflight"):
+    with caplog.at_level(logging.INFO, logger="asrlab.training.preflight.run"):
         findings = _preflight(cfg)
     assert [(f.check, f.severity) for f in findings] == [("coverage", "ok"), ("feasibility", "ok")]
     assert "pre-flight: transcripts encodable and CTC-feasible" in caplog.text

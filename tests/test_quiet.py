@@ -1,4 +1,4 @@
-"""The third-party messages `asrlab.quiet` silences, and only those."""
+"""The third-party messages `asrlab.cli.quiet` silences, and only those."""
 
 import copy
 import logging
@@ -10,9 +10,9 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities._pytree import _tree_flatten
 from torch.onnx._internal.exporter._registration import _get_overload
 
-from asrlab import quiet as quiet_module
+from asrlab.cli import quiet as quiet_module
+from asrlab.cli.quiet import quiet
 from asrlab.decoders.kenlm_banner import without_kenlm_banner
-from asrlab.quiet import quiet
 from helpers import RecordingHandler
 
 

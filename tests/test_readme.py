@@ -1,7 +1,7 @@
 """The commands of the README (and of docs/*.md) as a user types them.
 
 Each command of a ```bash block is either run by `test_every_runnable_command_runs`, in order, in
-a fresh folder, with ASRLAB_SMOKE=1 (asrlab.smoke: one epoch of two batches, tiny synth_digits,
+a fresh folder, with ASRLAB_SMOKE=1 (asrlab.cli.smoke: one epoch of two batches, tiny synth_digits,
 two Optuna trials), or skipped for a reason named in SKIPPED. The placeholders of the README
 stand for what the commands before made, as PLACEHOLDERS says.
 """
@@ -33,6 +33,7 @@ SKIPPED = {
     ".venv/bin/asrlab-doctor doctor.overfit_steps=200": (
         "200 training steps on one batch (45 s), not shrunk: a shrunk one could not overfit"
     ),
+    ".venv/bin/tensorboard --logdir outputs": "a server: runs until stopped",
     ".venv/bin/tensorboard --logdir outputs/sweep": "a server: runs until stopped",
     ".venv/bin/pip install jupyterlab && .venv/bin/jupyter lab notebooks/": (
         "installs from the network, then a server"
@@ -188,9 +189,11 @@ def test_every_runnable_command_runs(tiny_synth: dict[str, Path], tmp_path: Path
     }
     assignments = []  # `NAME=value` lines hold for the commands after them, as in one shell
     seconds = {}
+    ran = set()  # a command shown on two pages runs once
     for command in _documented():
-        if command.text in SKIPPED:
+        if command.text in SKIPPED or command.text in ran:
             continue
+        ran.add(command.text)
         text = _substitute(command, tmp_path)
         if _ASSIGNMENT.fullmatch(text):
             assignments.append(text)

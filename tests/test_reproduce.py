@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from asrlab import reproduce
-from asrlab.reproduce import check_environment
-from asrlab.run_info import RUN_INFO, run_info, warn_on_differences
-from asrlab.threads import set_threads
+from asrlab.cli import reproduce
+from asrlab.cli.reproduce import check_environment
+from asrlab.training.run_info import RUN_INFO, run_info, warn_on_differences
+from asrlab.training.threads import set_threads
 from helpers import manifest_overrides
 
 TINY_RUN = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]

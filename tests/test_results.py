@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from asrlab.compare.replicates import config_hash, group_replicates
-from asrlab.compare.runs import load_runs, read_config
-from asrlab.results import main
+from asrlab.cli.results import main
+from asrlab.tools.compare.replicates import config_hash, group_replicates
+from asrlab.tools.compare.runs import load_runs, read_config
 from helpers import GRU, LSTM, manifest_overrides, write_run
 
 

@@ -15,13 +15,13 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from torch import nn
 
-from asrlab.batch import Batch
-from asrlab.callbacks.loader_position import LoaderPosition
-from asrlab.callbacks.rng_state import RngState
-from asrlab.checkpoint_io import AtomicCheckpointIO, NoSpaceError
+from asrlab.data.batch import Batch
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.text.tokenizer import CharTokenizer
+from asrlab.training.callbacks.loader_position import LoaderPosition
+from asrlab.training.callbacks.rng_state import RngState
+from asrlab.training.checkpoint_io import AtomicCheckpointIO, NoSpaceError
 from helpers import FRAMES_OF, manifest_overrides, write_dataset
 from test_reproduce import TINY_RUN, assert_same_weights, cli, final_metrics, final_weights
 

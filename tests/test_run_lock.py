@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from asrlab.checkpoint_io import remove_leftovers
-from asrlab.run_lock import LOCK, RunFolderInUseError, hold_run_folder
+from asrlab.training.checkpoint_io import remove_leftovers
+from asrlab.training.run_lock import LOCK, RunFolderInUseError, hold_run_folder
 
 
 def test_second_holder_refuses_naming_the_first(tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import torch
 
-from asrlab.checkpoint import load_model, read_checkpoint
-from asrlab.checkpoint_io import AtomicCheckpointIO
-from asrlab.posteriors import Posteriors
-from asrlab.safe_load import SAFE_GLOBALS, UnsafeCheckpointError
-from asrlab.train import train
+from asrlab.tools.decoding.posteriors import Posteriors
+from asrlab.training.checkpoint import load_model, read_checkpoint
+from asrlab.training.checkpoint_io import AtomicCheckpointIO
+from asrlab.training.run import train
+from asrlab.trust.pickles import SAFE_GLOBALS, UnsafeCheckpointError
 from helpers import compose_train, manifest_overrides
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from asrlab.schedulers import cosine, onecycle
+from asrlab.training.schedulers import cosine, onecycle
 
 SCHEDULES = [onecycle, partial(cosine, warmup_steps=5)]
 

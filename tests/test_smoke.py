@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from asrlab.smoke import OPTUNA, SMOKE_ENV, SYNTH_DIGITS, TRAINING, shrinkable, smoke_overrides
+from asrlab.cli.smoke import OPTUNA, SMOKE_ENV, SYNTH_DIGITS, TRAINING, shrinkable, smoke_overrides
 
 
 def test_training_shrinks_to_one_short_epoch_on_tiny_synth_digits_unless_other_data() -> None:
@@ -32,7 +32,7 @@ def test_the_entry_point_appends_them_when_the_variable_is_set(
             monkeypatch.delenv(SMOKE_ENV, raising=False)
         else:
             monkeypatch.setenv(SMOKE_ENV, value)
-        with caplog.at_level(logging.WARNING, logger="asrlab.smoke"):
+        with caplog.at_level(logging.WARNING, logger="asrlab.cli.smoke"):
             main()
     unchanged = ["hparams_search=decode_optuna"]
     assert seen == [unchanged, unchanged, unchanged, unchanged + OPTUNA]

@@ -11,7 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
-from asrlab.train import train
+from asrlab.training.run import train
 from helpers import compose_train, manifest_overrides
 
 # Fixing these on the command line takes them out of the search space: encoder.dropout is left.

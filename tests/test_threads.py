@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from asrlab import threads
-from asrlab.run_info import RUN_INFO
-from asrlab.threads import set_threads
+from asrlab.training import threads
+from asrlab.training.run_info import RUN_INFO
+from asrlab.training.threads import set_threads
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from asrlab.checkpoint import load_model, read_checkpoint
 from asrlab.data.manifest import ManifestError
-from asrlab.data.tokenizer import tokenizer_from_state_dict
-from asrlab.train import train
+from asrlab.text.tokenizer import tokenizer_from_state_dict
+from asrlab.training.checkpoint import load_model, read_checkpoint
+from asrlab.training.run import train
 from helpers import compose_train, manifest_overrides, write_recordings
 
 TINY_MODEL = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
@@ -118,7 +118,7 @@ def test_multirun_writes_one_folder_per_trial(tiny_synth: dict[str, Path], tmp_p
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "litlogger" not in result.stderr and "LeafSpec" not in result.stderr  # asrlab.quiet
+    assert "litlogger" not in result.stderr and "LeafSpec" not in result.stderr  # asrlab.cli.quiet
     trials = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name != ".hydra")
     assert [t.name.split("_", 1)[0] for t in trials] == ["0", "1"]
     for trial in trials:

@@ -15,18 +15,18 @@ import torchaudio.functional as AF
 from omegaconf import DictConfig
 from torch import Tensor
 
-from asrlab.build import build_model
-from asrlab.checkpoint import load_model
-from asrlab.config import compose_config
 from asrlab.data.audio import read_audio, write_audio
 from asrlab.data.manifest import read_manifest
-from asrlab.data.tokenizer import CharTokenizer
 from asrlab.decoders.beam import BeamDecoder
 from asrlab.decoders.lm import build_arpa
-from asrlab.inference.chunks import chunked_log_probs
-from asrlab.inference.transcriber import Failure, Transcriber
-from asrlab.module import ASRModel
-from asrlab.transcribe import prepare, transcribe
+from asrlab.model.build import build_model
+from asrlab.model.module import ASRModel
+from asrlab.text.tokenizer import CharTokenizer
+from asrlab.tools.inference.chunks import chunked_log_probs
+from asrlab.tools.inference.run import prepare, transcribe
+from asrlab.tools.inference.transcriber import Failure, Transcriber
+from asrlab.training.checkpoint import load_model
+from asrlab.training.compose import compose_config
 from helpers import tone
 
 RATE = 16000
@@ -237,7 +237,7 @@ def test_the_command_writes_jsonl_to_stdout_and_fails_on_a_bad_file(
     command = [
         sys.executable,
         "-m",
-        "asrlab.transcribe",
+        "asrlab.cli.transcribe",
         f"ckpt_path={ckpt}",
         "inputs=[a.wav,b.wav]",
     ]

@@ -15,11 +15,11 @@ import torch
 import yaml
 from hydra import compose, initialize_config_module
 
-from asrlab import reproduce
-from asrlab.checkpoint import load_model, read_checkpoint
-from asrlab.config import compose_config
-from asrlab.eval import main as eval_main
-from asrlab.trust import CONF, ENV, UntrustedTargetError, check_command_line, check_config
+from asrlab.cli import reproduce
+from asrlab.cli.eval import main as eval_main
+from asrlab.training.checkpoint import load_model, read_checkpoint
+from asrlab.training.compose import compose_config
+from asrlab.trust.configs import CONF, ENV, UntrustedTargetError, check_command_line, check_config
 
 
 class Touch:
@@ -95,8 +95,8 @@ def test_asrlab_eval_exits_with_the_refusal_alone(
     [
         "${oc.create:{_target_: torch.load, f: x}}",
         {"_target_": "${oc.env:EVIL}", "f": "x"},
-        {"_target_": "asrlab.encoders.rnn.GRUEncoder", "n": "${oc.select:no,{_target_: x}}"},
-        {"_target_": "asrlab.encoders.rnn.GRUEncoder", "n": "${oc.cr${a}eate:{_target_: x}}"},
+        {"_target_": "asrlab.model.encoders.rnn.GRUEncoder", "n": "${oc.select:no,{_target_: x}}"},
+        {"_target_": "asrlab.model.encoders.rnn.GRUEncoder", "n": "${oc.cr${a}eate:{_target_: x}}"},
     ],
 )
 def test_interpolations_cannot_smuggle_a_target_in(encoder: Any, tmp_path: Path) -> None:
@@ -187,7 +187,7 @@ def test_reproduce_refuses_a_run_folder_that_would_write_a_file(
 def test_command_line_targets_and_trust_keep_working(tmp_path: Path) -> None:
     own = ["encoder._target_=mypkg.Encoder", "+callbacks.x._target_=mypkg.Callback"]
     check_command_line(own)  # asrlab's own configs: the command line is the user's
-    gru = {"_target_": "asrlab.encoders.rnn.GRUEncoder", "hidden_size": 4}
+    gru = {"_target_": "asrlab.model.encoders.rnn.GRUEncoder", "hidden_size": 4}
     run = run_folder(tmp_path / "run", {"encoder": gru})
     folder = ["--config-path", str(run / ".hydra"), "--config-name", "config"]
     check_command_line(folder)

@@ -9,9 +9,9 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 import asrlab
-from asrlab.data.bpe import MODEL_FILE, BPETokenizer, BPETokenizerSpec
-from asrlab.data.tokenizer import CharTokenizer, tokenizer_from_state_dict
 from asrlab.decoders.greedy import GreedyDecoder
+from asrlab.text.bpe import MODEL_FILE, BPETokenizer, BPETokenizerSpec
+from asrlab.text.tokenizer import CharTokenizer, tokenizer_from_state_dict
 
 CONF = Path(asrlab.__file__).parent / "conf"
 TEXTS = [

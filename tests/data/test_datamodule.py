@@ -6,12 +6,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from asrlab.batch import Batch
 from asrlab.data.audio import AudioError
+from asrlab.data.batch import Batch
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.manifest import ManifestError
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.text.tokenizer import CharTokenizer
 from helpers import FRAMES_OF, SAMPLE_RATE, write_dataset
 
 TEXTS = ["one", "two three", "four", "five six seven"]

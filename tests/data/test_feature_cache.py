@@ -9,8 +9,8 @@ import torch
 from asrlab.data.audio import read_audio, write_audio
 from asrlab.data.feature_cache import CachedFeatureDataset, CachedFeatures, FeatureCache
 from asrlab.data.manifest import Utterance
-from asrlab.data.tokenizer import CharTokenizer
-from asrlab.features.frontends import Frontend, LogMel
+from asrlab.model.frontends import Frontend, LogMel
+from asrlab.text.tokenizer import CharTokenizer
 from helpers import SAMPLE_RATE, tone
 
 TEXTS = ["one", "two three", "four", "five six", "seven"]
@@ -18,7 +18,7 @@ TOLERANCE = {"rtol": 2**-11, "atol": 1e-6}  # float16 storage
 
 
 def config(n_features: int = 40) -> dict:
-    return {"_target_": "asrlab.features.frontends.LogMel", "n_features": n_features}
+    return {"_target_": "asrlab.model.frontends.LogMel", "n_features": n_features}
 
 
 def make_cache(cache_dir: Path, n_features: int = 40, shard_size: int = 2) -> FeatureCache:

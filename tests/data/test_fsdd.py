@@ -12,7 +12,7 @@ from asrlab.data.datasets import cache, fsdd
 from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.datasets.fsdd import FSDD
 from asrlab.data.manifest import read_manifest, validate
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.text.tokenizer import CharTokenizer
 from helpers import write_recordings
 
 SPEAKERS = ("anna", "ben", "carl")

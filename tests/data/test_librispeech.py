@@ -9,7 +9,7 @@ from asrlab.data.datasets import cache
 from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.datasets.librispeech import LibriSpeech
 from asrlab.data.manifest import read_manifest, validate
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.text.tokenizer import CharTokenizer
 from helpers import SAMPLE_RATE, tone
 
 # subset -> speakers, each with one chapter of two utterances

@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 from asrlab.data.manifest import ManifestError, Problem, read_manifest, validate
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.text.tokenizer import CharTokenizer
 from helpers import write_dataset
 
 

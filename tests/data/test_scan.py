@@ -14,8 +14,8 @@ from omegaconf import OmegaConf
 
 from asrlab.data.audio import write_audio
 from asrlab.data.scan import ScanOptions, build_report, render_markdown, scan, write_outputs
-from asrlab.data.tokenizer import CharTokenizer
-from asrlab.data_cli import _manifests, _tokenizer
+from asrlab.text.tokenizer import CharTokenizer
+from asrlab.tools.diagnose.inputs import prepared_manifests, scan_tokenizer
 from helpers import SAMPLE_RATE, tone
 
 OPTIONS = ScanOptions(sample_rate=SAMPLE_RATE, max_duration=2.0, histogram_bins=5)
@@ -145,7 +145,7 @@ def test_a_source_that_cannot_be_prepared_exits_non_zero(
         }
     )
     with pytest.raises(SystemExit) as exit_info:
-        _manifests(source, ["train"])
+        prepared_manifests(source, ["train"])
     assert exit_info.value.code == 1
     assert (
         f"cannot prepare data.source (asrlab.data.datasets.manifest.Manifests): "
@@ -189,17 +189,17 @@ def test_bpe_tokenizer_learns_from_the_train_split(seeded: Path, tmp_path: Path)
     train = _write(tmp_path, [("good0.wav", "one two"), ("good1.wav", "three")], "t.jsonl")
     cfg = OmegaConf.create(
         {
-            "tokenizer": {"_target_": "asrlab.data.bpe.BPETokenizerSpec", "vocab_size": 30},
+            "tokenizer": {"_target_": "asrlab.text.bpe.BPETokenizerSpec", "vocab_size": 30},
             "paths": {"output_dir": str(tmp_path / "run")},
         }
     )
-    tokenizer = _tokenizer(cfg, {"train": train, "val": seeded})
+    tokenizer = scan_tokenizer(cfg, {"train": train, "val": seeded})
     scans = scan({"val": seeded}, tokenizer, OPTIONS, progress=False)
     reasons = {issue.reason for issue in scans[0].issues if issue.severity == "error"}
     # "route 66" holds characters that "one two three" never taught it.
     assert any("cannot encode: ['6', 'u']" in reason for reason in reasons)
     with pytest.raises(SystemExit):
-        _tokenizer(cfg, {"val": seeded})
+        scan_tokenizer(cfg, {"val": seeded})
 
 
 def test_nan_audio_a_wrong_duration_and_a_non_string_text_are_bad_lines(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from asrlab.data.datasets import cache
 from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.datasets.speech_commands import SpeechCommands
 from asrlab.data.manifest import read_manifest, validate
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.text.tokenizer import CharTokenizer
 from helpers import SAMPLE_RATE, tone
 
 WORDS = ("dog", "marvin", "yes")

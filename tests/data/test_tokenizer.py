@@ -1,6 +1,6 @@
 import pytest
 
-from asrlab.data.tokenizer import CharTokenizer, normalize_text
+from asrlab.text.tokenizer import CharTokenizer, normalize_text
 
 
 def test_normalisation_lowercases_strips_accents_and_punctuation() -> None:

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from asrlab.data.tokenizer import CharTokenizer
 from asrlab.decoders.beam import BeamDecoder
 from asrlab.decoders.greedy import GreedyDecoder
+from asrlab.text.tokenizer import CharTokenizer
 
 
 def _log_probs(paths: list[str], tokenizer: CharTokenizer, noise: float = 0.5) -> torch.Tensor:

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from asrlab.data.tokenizer import CharTokenizer
 from asrlab.decoders.beam import BeamDecoder
 from asrlab.decoders.greedy import GreedyDecoder
 from asrlab.decoders.lm import build_arpa
+from asrlab.text.tokenizer import CharTokenizer
 
 
 def test_beam_of_one_without_lm_equals_greedy_on_random_log_probs() -> None:

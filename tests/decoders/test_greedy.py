@@ -1,7 +1,7 @@
 import torch
 
-from asrlab.data.tokenizer import CharTokenizer
 from asrlab.decoders.greedy import GreedyDecoder
+from asrlab.text.tokenizer import CharTokenizer
 
 
 def _one_hot_log_probs(paths: list[list[int]], vocab: int) -> torch.Tensor:

@@ -3,7 +3,7 @@
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from asrlab.batch import Batch
+from asrlab.data.batch import Batch
 from asrlab.data.dataset import Example
 
 

@@ -23,7 +23,7 @@ from asrlab.data.manifest import (
 )
 from asrlab.data.sampler import BucketBatchSampler
 from asrlab.data.source import Source
-from asrlab.data.tokenizer import Tokenizer
+from asrlab.text.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from torch.utils.data import Dataset
 
 from asrlab.data.audio import AudioError, read_audio
 from asrlab.data.manifest import Utterance
-from asrlab.data.tokenizer import Tokenizer
+from asrlab.text.tokenizer import Tokenizer
 
 
 class Example(NamedTuple):

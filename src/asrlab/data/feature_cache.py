@@ -40,9 +40,9 @@ from torch.utils.data import Dataset
 from asrlab.data.audio import read_audio
 from asrlab.data.dataset import Example, make_example
 from asrlab.data.manifest import Utterance
-from asrlab.data.tokenizer import Tokenizer
-from asrlab.safe_load import safe_load
 from asrlab.storage import content_key, digest, file_key, write_atomically, write_once
+from asrlab.text.tokenizer import Tokenizer
+from asrlab.trust.pickles import safe_load
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from asrlab.data.audio import AudioError, check_audio_file
-from asrlab.data.tokenizer import Tokenizer
+from asrlab.text.tokenizer import Tokenizer
 
 
 class ManifestError(ValueError):

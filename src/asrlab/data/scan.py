@@ -26,7 +26,8 @@ from asrlab.data.manifest import (
     read_manifest,
     write_manifest,
 )
-from asrlab.data.tokenizer import CharTokenizer
+from asrlab.text.markdown import markdown_table
+from asrlab.text.tokenizer import CharTokenizer
 
 EXAMPLES = 3
 """Example lines kept per character the tokenizer cannot encode."""
@@ -292,17 +293,6 @@ def build_report(scans: list[SplitScan], tokenizer: CharTokenizer, options: Scan
         },
         "overall": _summary(overall, edges, tokenizer),
     }
-
-
-def _cell(value: object) -> str:
-    """A markdown table cell: pipes escaped, line breaks flattened."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(header: list[str], rows: list[list[object]]) -> list[str]:
-    """The lines of a markdown table: the header, then one line per row."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
 
 
 def _histogram(histogram: dict) -> list[str]:

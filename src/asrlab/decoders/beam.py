@@ -9,10 +9,10 @@ from pathlib import Path
 import torch
 from torchaudio.models.decoder import ctc_decoder
 
-from asrlab.data.bpe import BPETokenizer
-from asrlab.data.tokenizer import Tokenizer
 from asrlab.decoders.kenlm_banner import without_kenlm_banner
 from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary, check_arpa
+from asrlab.text.bpe import BPETokenizer
+from asrlab.text.tokenizer import Tokenizer
 
 BLANK, SILENCE = "-", WORD_BOUNDARY
 

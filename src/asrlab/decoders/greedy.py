@@ -2,7 +2,7 @@
 
 import torch
 
-from asrlab.data.tokenizer import Tokenizer
+from asrlab.text.tokenizer import Tokenizer
 
 
 class GreedyDecoder:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from asrlab.data.tokenizer import normalize_text
+from asrlab.text.tokenizer import normalize_text
 
 Unit = Literal["word", "char"]
 NGram = tuple[str, ...]

@@ -1,0 +1,66 @@
+"""The asrlab-compare command line."""
+
+import argparse
+from argparse import Namespace
+from collections.abc import Sequence
+from pathlib import Path
+
+from asrlab.tools.compare.plots import write_plots
+from asrlab.tools.compare.report import print_tables, write_csv, write_markdown
+from asrlab.tools.compare.runs import METRIC_CHOICES, load_runs, rank, varied_keys
+
+
+def run_paths_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A command-line parser taking PATH... (run folders, or folders holding them)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="a run folder, or a folder searched recursively for them (e.g. a multirun)",
+    )
+    return parser
+
+
+def parse_run_paths(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Namespace:
+    """The parsed arguments; a PATH that is not a folder is a usage error."""
+    args = parser.parse_args(argv)
+    if missing := [str(p) for p in args.paths if not p.is_dir()]:
+        parser.error(f"no such folder: {', '.join(missing)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = run_paths_parser(
+        "asrlab-compare", "Rank the run folders under PATHs and show which settings they varied."
+    )
+    parser.add_argument(
+        "--metric",
+        choices=METRIC_CHOICES,
+        default="test_wer",
+        help="rank by this metrics.json value, lowest first (default test_wer)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for runs.csv, runs.md and the plots (default: compare/ under the first PATH)",
+    )
+    args = parse_run_paths(parser, argv)
+    runs, failed = load_runs(args.paths)
+    names = ", ".join(map(str, args.paths))
+    if not runs and not failed:
+        parser.exit(1, f"asrlab-compare: no run folders (with .hydra/config.yaml) under {names}\n")
+    keys = varied_keys(runs)
+    ranked = rank(runs, args.metric)
+    print_tables(ranked, failed, keys, args.metric)
+    if not runs:
+        parser.exit(1, f"asrlab-compare: no finished runs (with metrics.json) under {names}\n")
+
+    out_dir = args.out if args.out is not None else args.paths[0] / "compare"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_csv(out_dir / "runs.csv", ranked, keys)
+    write_markdown(out_dir / "runs.md", ranked, failed, keys, args.metric)
+    plots = write_plots(out_dir, ranked, keys)
+    written = ["runs.csv", "runs.md", *(path.name for path in plots)]
+    print(f"wrote {', '.join(written)} to {out_dir}")

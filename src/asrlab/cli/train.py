@@ -1,0 +1,37 @@
+"""asrlab-train: compose -> seed -> data, model, trainer -> fit -> test -> metrics.json
+(asrlab.training.run); returns the optimised metric, so Hydra sweepers can minimise it."""
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from asrlab.cli.quiet import quiet
+from asrlab.cli.smoke import shrinkable
+from asrlab.training.run import train
+from asrlab.training.trial import run_trial
+from asrlab.trust.configs import UntrustedTargetError, check_command_line
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def _main(cfg: DictConfig) -> float | None:
+    """Train; returns `cfg.optimized_metric` (a failing sweep trial: see `run_trial`)."""
+    quiet()
+    return run_trial(train, cfg)
+
+
+def _checked_main() -> None:
+    """A config from a `--config-path` folder is checked (asrlab.trust.configs) before Hydra
+    reads its logging settings or instantiates anything."""
+    try:
+        check_command_line(sys.argv[1:])
+    except UntrustedTargetError as err:
+        raise SystemExit(f"asrlab-train: {err}") from None
+    _main()
+
+
+# The console script; ASRLAB_SMOKE=1 makes it a smoke run (asrlab.cli.smoke).
+main = shrinkable(_checked_main, training=True)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""CTC head: encoder states -> token log-probs; CTC loss; a decoder turns log-probs into text."""
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from asrlab.data.batch import Batch
+from asrlab.model.contracts import Decoder
+from asrlab.model.ctc import ctc_loss
+from asrlab.text.tokenizer import Tokenizer
+
+
+class CTCHead(nn.Module):
+    """A linear layer to the tokenizer's vocabulary (blank included) and a log-softmax.
+
+    Args:
+        input_dim: encoder output width H.
+        tokenizer: the run's tokenizer; V = tokenizer.vocab_size.
+        decoder: builds the decoder from the tokenizer (a `decoder=...` config, partial).
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        tokenizer: Tokenizer,
+        decoder: Callable[..., Decoder],
+    ) -> None:
+        super().__init__()
+        self.linear = nn.Linear(input_dim, tokenizer.vocab_size)
+        self.tokenizer = tokenizer
+        self.decoder = decoder(tokenizer=tokenizer)
+
+    def forward(self, hidden: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """hidden (B, T', H), lengths (B,) -> log-probs (B, T', V) float32, lengths (B,)."""
+        return self.linear(hidden).float().log_softmax(dim=-1), lengths
+
+    def loss(self, scores: Tensor, lengths: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:
+        """Mean per-token CTC loss, and the number of utterances too long for their frames."""
+        return ctc_loss(
+            scores, lengths, batch.targets, batch.target_lengths, self.tokenizer.blank_id
+        )
+
+    @torch.no_grad()
+    def decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
+        """log-probs (B, T', V), lengths (B,) -> one transcript per utterance."""
+        return self.decoder.decode(scores, lengths)

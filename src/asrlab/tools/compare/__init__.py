@@ -1,0 +1,1 @@
+"""Ranking and comparing run folders (asrlab-compare, asrlab-results: asrlab.cli)."""

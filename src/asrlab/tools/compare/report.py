@@ -1,0 +1,173 @@
+"""The ranked table of runs: on the console (rich), as CSV and as Markdown."""
+
+import csv
+import json
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from asrlab.text.markdown import markdown_table
+from asrlab.tools.compare.runs import FailedRun, Run
+
+METRIC_COLUMNS = {
+    "test_wer": "test WER",
+    "best_val_wer": "best val WER",
+    "val_wer": "val WER",
+    "num_params": "params",
+    "train_seconds": "train s",
+}
+ABSENT = "-"
+
+
+def _plain(value: Any) -> str:
+    """A config value written the way YAML would show it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def column_title(key: str) -> str:
+    """A varied key as a column title: `encoder._target_` is the choice of `encoder`."""
+    return key.removesuffix("._target_")
+
+
+def setting(run: Run, key: str) -> str:
+    """A config value for tables and legends; class paths shortened to the class name, floats to
+    four significant digits (the CSV keeps them whole)."""
+    if key not in run.config:
+        return ABSENT
+    value = run.config[key]
+    if key.endswith("_target_") and isinstance(value, str):
+        return value.rsplit(".", 1)[-1]
+    if isinstance(value, float):
+        return f"{value:.4g}"  # a sampled 0.004124736202144694 as 0.004125
+    return _plain(value)
+
+
+def settings_label(run: Run, keys: Sequence[str], width: int = 90) -> str:
+    """The run's varied values as `key=value, ...` (cut at `width`), or its name if none."""
+    label = ", ".join(f"{column_title(k)}={setting(run, k)}" for k in keys if k in run.config)
+    return textwrap.shorten(label, width, placeholder=" ...") if label else run.name
+
+
+def format_metric(key: str, value: float | None) -> str:
+    """WERs as percentages, parameters in k/M, seconds to a tenth."""
+    if value is None:
+        return ABSENT
+    if key.endswith("wer"):
+        return f"{100 * value:.2f}%"
+    if key == "num_params":
+        if value >= 1e6:
+            return f"{value / 1e6:.2f}M"
+        return f"{value / 1e3:.1f}k" if value >= 1e3 else f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def count(items: Sequence[Any], noun: str) -> str:
+    """`3 runs`, `1 run`."""
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def error_summary(error: str | None) -> str:
+    """The last line of an error (where a traceback names the exception)."""
+    if not error:
+        return "no metrics.json and no error file: still running, killed or crashed"
+    return [line for line in error.splitlines() if line.strip()][-1].strip()
+
+
+def metric_columns(ranked: Sequence[Run]) -> list[str]:
+    """The METRIC_COLUMNS that some run has (asrlab-decode runs have no parameters, training runs
+    no val_wer)."""
+    return [m for m in METRIC_COLUMNS if any(run.metric(m) is not None for run in ranked)]
+
+
+def table(ranked: Sequence[Run], keys: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows: rank, run, the varied values, the metrics."""
+    metrics = metric_columns(ranked)
+    header = ["#", "run", *map(column_title, keys), *(METRIC_COLUMNS[m] for m in metrics)]
+    rows = [
+        [
+            str(position),
+            run.name,
+            *(setting(run, k) for k in keys),
+            *(format_metric(m, run.metric(m)) for m in metrics),
+        ]
+        for position, run in enumerate(ranked, start=1)
+    ]
+    return header, rows
+
+
+def print_tables(
+    ranked: Sequence[Run], failed: Sequence[FailedRun], keys: Sequence[str], metric: str
+) -> None:
+    """The ranked runs, then the failed ones, on the console."""
+    header, rows = table(ranked, keys)
+    numeric = {"#", *METRIC_COLUMNS.values()}
+    ranked_table = Table(title=f"{count(ranked, 'run')} ranked by {metric}")
+    for title in header:
+        ranked_table.add_column(title, justify="right" if title in numeric else "left")
+    for row in rows:
+        ranked_table.add_row(*row)
+    tables = [ranked_table]
+    if failed:
+        failed_table = Table(title=f"{count(failed, 'failed or unfinished run')}")
+        for title in ("run", "overrides", "error"):
+            failed_table.add_column(title)
+        for run in failed:
+            failed_table.add_row(run.name, " ".join(run.overrides), error_summary(run.error))
+        tables.append(failed_table)
+    console = Console()
+    if not console.is_terminal:
+        # A file or a pipe has no width to fit: print the tables whole, not squeezed to 80.
+        unlimited = console.options.update_width(1_000_000)
+        widths = [Measurement.get(console, unlimited, t).maximum for t in tables]
+        console.width = max(console.width, *widths)
+    for rich_table in tables:
+        console.print(rich_table)
+
+
+def write_csv(path: Path, ranked: Sequence[Run], keys: Sequence[str]) -> None:
+    """One row per ranked run: full config values and raw metrics (WER as a fraction)."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        columns = metric_columns(ranked)
+        writer.writerow(["rank", "run", *keys, *columns])
+        for position, run in enumerate(ranked, start=1):
+            values = [_plain(run.config[k]) if k in run.config else "" for k in keys]
+            metrics = [run.metric(m) for m in columns]
+            writer.writerow(
+                [position, run.name, *values, *("" if v is None else v for v in metrics)]
+            )
+
+
+def write_markdown(
+    path: Path,
+    ranked: Sequence[Run],
+    failed: Sequence[FailedRun],
+    keys: Sequence[str],
+    metric: str,
+) -> None:
+    """The ranked table as Markdown, and a list of the failed runs with their errors."""
+    header, rows = table(ranked, keys)
+    lines = [
+        "# Run comparison",
+        "",
+        f"{count(ranked, 'run')} ranked by `{metric}` (lowest first).",
+        "",
+        *markdown_table(header, rows),
+    ]
+    if failed:
+        lines += ["", "## Failed or unfinished runs", ""]
+        for run in failed:
+            overrides = f" (`{' '.join(run.overrides)}`)" if run.overrides else ""
+            lines.append(f"- `{run.name}`{overrides}: {error_summary(run.error)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,150 @@
+"""Padding / batch invariance, checked on the trained model: an utterance decoded alone must give
+what it gives padded in a batch with longer ones. A difference means that some part of the model
+(usually the encoder) lets padded frames or other utterances leak into valid outputs."""
+
+from pathlib import Path
+from typing import NamedTuple
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import move_data_to_device, rank_zero_warn
+
+from asrlab.data.collate import collate
+from asrlab.data.dataset import Example
+from asrlab.model.module import ASRModel
+from asrlab.training.callbacks.probe_set import probe_indices, validation_dataset
+
+ON_MISMATCH = ("warn", "error")
+
+
+class PaddingInvarianceError(RuntimeError):
+    """Raised with `on_mismatch="error"` when padding changes an utterance's output."""
+
+
+class Comparison(NamedTuple):
+    id: str
+    alone: str  # the transcript decoded at batch size 1
+    batched: str  # the transcript decoded in the padded batch
+    max_diff: float  # max |difference| of the head's scores over valid frames (inf: lengths differ)
+
+
+@torch.no_grad()
+def compare_alone_and_batched(
+    model: ASRModel, examples: list[Example], fillers: list[Example]
+) -> list[Comparison]:
+    """Decodes each of `examples` alone, and all of them in one batch after `fillers` (longer
+    utterances, so that the examples are padded); one Comparison per example."""
+    device = model.device
+    batch = move_data_to_device(collate(fillers + examples), device)
+    scores, lengths = model(batch.waves, batch.wave_lengths)
+    hyps = model.head.decode(scores, lengths)
+    comparisons = []
+    for k, example in enumerate(examples):
+        alone = move_data_to_device(collate([example]), device)
+        alone_scores, alone_lengths = model(alone.waves, alone.wave_lengths)
+        row = len(fillers) + k
+        comparisons.append(
+            Comparison(
+                example.id,
+                model.head.decode(alone_scores, alone_lengths)[0],
+                hyps[row],
+                _max_diff(alone_scores[0], scores[row], int(alone_lengths[0]), int(lengths[row])),
+            )
+        )
+    return comparisons
+
+
+def _max_diff(
+    alone: torch.Tensor, batched: torch.Tensor, length: int, batched_length: int
+) -> float:
+    """Max |alone - batched| of one utterance's scores: CTC log-probs (T', V) over its valid
+    frames, or class logits (C,)."""
+    if alone.dim() == 2:
+        if length != batched_length:
+            return float("inf")
+        alone, batched = alone[:length], batched[:length]
+    return (alone - batched).abs().max().item()
+
+
+class PaddingInvariance(pl.Callback):
+    """Every `every_n_epochs` validation epochs, decodes the probe utterances alone and in one
+    batch of `batch_size` padded with the longest other validation utterances.
+
+    An utterance whose transcript differs (or, with `atol`, whose scores differ by more) is a
+    mismatch: a warning names each, or with `on_mismatch="error"` a PaddingInvarianceError.
+    The largest score difference is logged as `val/padding_max_diff`.
+    """
+
+    def __init__(
+        self,
+        num_utterances: int = 4,
+        batch_size: int = 8,
+        every_n_epochs: int = 1,
+        on_mismatch: str = "warn",
+        atol: float | None = None,
+    ) -> None:
+        if on_mismatch not in ON_MISMATCH:
+            raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {on_mismatch!r}")
+        if num_utterances < 1 or every_n_epochs < 1:
+            raise ValueError("num_utterances and every_n_epochs must be at least 1")
+        if batch_size <= num_utterances:
+            raise ValueError(
+                f"batch_size ({batch_size}) must exceed num_utterances ({num_utterances}): the "
+                "batch pads the probe utterances with longer ones"
+            )
+        self.num_utterances = num_utterances
+        self.batch_size = batch_size
+        self.every_n_epochs = every_n_epochs
+        self.on_mismatch = on_mismatch
+        self.atol = atol
+        self.examples: list[Example] = []
+        self.fillers: list[Example] = []
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        if not self.examples:
+            self.examples, self.fillers = self._probe(trainer)
+        comparisons = compare_alone_and_batched(pl_module, self.examples, self.fillers)
+        largest = max(c.max_diff for c in comparisons)
+        pl_module.log("val/padding_max_diff", largest, rank_zero_only=True)
+        mismatches = [
+            c
+            for c in comparisons
+            if c.alone != c.batched or (self.atol is not None and c.max_diff > self.atol)
+        ]
+        if not mismatches:
+            return
+        message = self._describe(mismatches, len(comparisons), trainer.current_epoch)
+        if self.on_mismatch == "error":
+            raise PaddingInvarianceError(message)
+        rank_zero_warn(message)
+
+    def _probe(self, trainer: pl.Trainer) -> tuple[list[Example], list[Example]]:
+        """The probe examples and the longest other validation utterances to pad them with."""
+        dataset = validation_dataset(trainer)
+        probe = probe_indices(dataset, self.num_utterances)
+        others = sorted(
+            set(range(len(dataset))) - set(probe),
+            key=lambda i: (-dataset.utterances[i].duration, i),
+        )
+        fillers = others[: self.batch_size - len(probe)]
+        return [dataset[i] for i in probe], [dataset[i] for i in fillers]
+
+    def _describe(self, mismatches: list[Comparison], total: int, epoch: int) -> str:
+        size = len(self.fillers) + total
+        lines = [
+            f"epoch {epoch}: padding changes the output of {len(mismatches)} of {total} probe "
+            f"utterances (decoded alone, then in a batch of {size} with longer ones):"
+        ]
+        lines += [
+            f"  {Path(c.id).name}: alone {c.alone!r}, batched {c.batched!r} "
+            f"(max score difference {c.max_diff:.3g})"
+            for c in mismatches
+        ]
+        lines.append(
+            "Padded frames leak into valid outputs: keep them out (README: 'Add an encoder')."
+        )
+        if self.on_mismatch == "error":
+            lines.append("(callbacks.padding_invariance.on_mismatch=warn only warns.)")
+        return "\n".join(lines)

@@ -1,0 +1,152 @@
+import inspect
+import logging
+import math
+import warnings
+from importlib.resources import files
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from asrlab.model import contracts, frontends
+from asrlab.model.frontends import MFCC, Frontend, LogMel, Spectrogram
+
+SAMPLE_RATE = 16000
+FRONTENDS = {"logmel": LogMel, "mfcc": MFCC, "spectrogram": Spectrogram}
+
+
+def make_wave(n_samples: int, seed: int) -> torch.Tensor:
+    """A sine sweep plus noise, so every feature varies over time. Returns (n_samples,)."""
+    gen = torch.Generator().manual_seed(seed)
+    t = torch.arange(n_samples) / SAMPLE_RATE
+    freq = 200.0 + 3000.0 * t
+    return 0.5 * torch.sin(2 * math.pi * freq * t) + 0.1 * torch.randn(n_samples, generator=gen)
+
+
+def pad_batch(waves: list[torch.Tensor], width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = torch.zeros(len(waves), width)
+    for i, wave in enumerate(waves):
+        batch[i, : len(wave)] = wave
+    return batch, torch.tensor([len(w) for w in waves])
+
+
+@pytest.fixture(params=list(FRONTENDS), ids=list(FRONTENDS))
+def frontend(request) -> Frontend:
+    return FRONTENDS[request.param]().eval()
+
+
+def test_shapes_and_attributes(frontend):
+    waves, lengths = pad_batch([make_wave(8000, 0), make_wave(5000, 1)], 8000)
+    feats, out_lengths = frontend(waves, lengths)
+    assert feats.shape == (2, out_lengths.max().item(), frontend.n_features)
+    assert out_lengths.dtype == torch.long
+    assert frontend.hop_samples == 160
+    assert {LogMel: 80, MFCC: 40, Spectrogram: 201}[type(frontend)] == frontend.n_features
+
+
+def test_keeps_the_frontend_contract(frontend):
+    assert isinstance(frontend, contracts.Frontend)
+    assert frontend.sample_rate == SAMPLE_RATE
+    samples = [8000, 5000, 561, 560, 559, 400, 399, 1]
+    _, lengths = frontend(*pad_batch([make_wave(n, 0) for n in samples], 8000))
+    assert frontend.output_frames(torch.tensor(samples)).tolist() == lengths.tolist()
+
+
+@pytest.mark.parametrize("n_samples", [1, 399, 400, 559, 560, 8000])
+def test_frame_count_formula(n_samples):
+    frontend = LogMel()
+    expected = max(1, (n_samples - 400) // 160 + 1)
+    feats, lengths = frontend(make_wave(n_samples, 0)[None], torch.tensor([n_samples]))
+    assert lengths.tolist() == [expected]
+    assert feats.shape[1] == expected
+
+
+@pytest.mark.parametrize("normalize", ["utterance", "none"])
+@pytest.mark.parametrize("cls", FRONTENDS.values(), ids=list(FRONTENDS))
+def test_padding_invariance(cls, normalize):
+    frontend = cls(normalize=normalize)
+    utterances = [make_wave(6000, 0), make_wave(9001, 1), make_wave(250, 2)]
+    batch_feats, batch_lengths = frontend(*pad_batch(utterances, 9500))
+    for i, wave in enumerate(utterances):
+        feats, lengths = frontend(wave[None], torch.tensor([len(wave)]))
+        assert batch_lengths[i] == lengths[0]
+        torch.testing.assert_close(batch_feats[i, : lengths[0]], feats[0], atol=1e-5, rtol=1e-5)
+
+
+def test_padded_frames_are_zero(frontend):
+    waves, lengths = pad_batch([make_wave(8000, 0), make_wave(3000, 1)], 8000)
+    feats, out_lengths = frontend(waves, lengths)
+    assert out_lengths[1] < feats.shape[1]
+    assert torch.all(feats[1, out_lengths[1] :] == 0)
+
+
+def test_padding_content_is_ignored(frontend):
+    waves, lengths = pad_batch([make_wave(8000, 0), make_wave(3000, 1)], 8000)
+    noisy = waves.clone()
+    noisy[1, 3000:] = 1.0
+    torch.testing.assert_close(frontend(noisy, lengths)[0], frontend(waves, lengths)[0])
+
+
+def test_utterance_normalization(frontend):
+    waves, lengths = pad_batch([make_wave(8000, 0), make_wave(4000, 1)], 8000)
+    feats, out_lengths = frontend(waves, lengths)
+    for i, n in enumerate(out_lengths.tolist()):
+        valid = feats[i, :n]
+        zeros, ones = torch.zeros(frontend.n_features), torch.ones(frontend.n_features)
+        torch.testing.assert_close(valid.mean(0), zeros, atol=1e-4, rtol=0)
+        torch.testing.assert_close(valid.var(0, unbiased=False), ones, atol=1e-3, rtol=0)
+
+
+def test_short_utterance_gets_one_frame(frontend):
+    feats, lengths = frontend(make_wave(100, 0)[None], torch.tensor([100]))
+    assert lengths.tolist() == [1]
+    assert feats.shape == (1, 1, frontend.n_features)
+    assert torch.all(feats == 0), "one normalised frame is its own mean"
+    raw = type(frontend)(normalize="none")
+    feats, _ = raw(make_wave(100, 0)[None], torch.tensor([100]))
+    assert torch.isfinite(feats).all() and feats.abs().sum() > 0
+
+
+def test_deterministic_without_parameters(frontend):
+    waves, lengths = pad_batch([make_wave(4000, 0)], 4000)
+    assert list(frontend.parameters()) == []
+    assert torch.equal(frontend(waves, lengths)[0], frontend(waves, lengths)[0])
+
+
+def test_unknown_normalization_rejected():
+    with pytest.raises(ValueError, match="normalize"):
+        LogMel(normalize="global")
+
+
+@pytest.mark.parametrize("name", list(FRONTENDS))
+def test_config_lists_every_default_and_instantiates(name):
+    node = OmegaConf.load(files("asrlab") / "conf" / "features" / f"{name}.yaml")
+    cfg = OmegaConf.create({"data": {"sample_rate": SAMPLE_RATE}, "features": node})
+    signature = inspect.signature(FRONTENDS[name])
+    defaults = {key: param.default for key, param in signature.parameters.items()}
+    listed = OmegaConf.to_container(node)
+    assert listed.pop("_target_") == f"asrlab.model.frontends.{FRONTENDS[name].__name__}"
+    assert listed.pop("sample_rate") == "${data.sample_rate}"
+    defaults.pop("sample_rate")
+    assert listed == defaults
+    frontend = instantiate(cfg.features)
+    assert isinstance(frontend, FRONTENDS[name])
+    assert frontend.hop_samples == 160
+
+
+def test_empty_mel_filters_are_reported_once_in_asrlab_words(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    frontends._warn_empty_filters.cache_clear()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        LogMel(sample_rate=8000, n_features=80)
+        LogMel(sample_rate=8000, n_features=80)
+        LogMel(sample_rate=16000, n_features=80)
+    assert not [w for w in caught if frontends.EMPTY_FILTERS in str(w.message)]
+    assert [r.getMessage() for r in caplog.records] == [
+        "80 mel filters at 8000 Hz over 200-sample frames leave 1 empty (a constant feature); "
+        "at most 67 leave none: lower features.n_features (features.n_mels for mfcc)"
+    ]
+    assert frontends.empty_mel_filters(8000, 67, 200, 0.0, None) == 0

@@ -1,0 +1,43 @@
+"""Fixtures of the callback tests: the tiny run's model and data, and a validation pass that
+returns what TensorBoard recorded."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+from pytorch_lightning.loggers import TensorBoardLogger
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from asrlab.data.datamodule import ASRDataModule
+from asrlab.model.module import ASRModel
+from asrlab.training.checkpoint import load_model
+
+Validate = Callable[[ASRModel, ASRDataModule, list[pl.Callback]], EventAccumulator]
+
+
+@pytest.fixture
+def tiny_model(tiny_run: Path) -> tuple[ASRModel, DictConfig]:
+    """The tiny run's GRU-CTC model (eval mode) and its config."""
+    return load_model(tiny_run / "checkpoints" / "last.ckpt")
+
+
+@pytest.fixture
+def validate(tmp_path: Path) -> Validate:
+    """One validation pass of a model with callbacks; returns the TensorBoard events it wrote."""
+
+    def run(model: ASRModel, datamodule: ASRDataModule, callbacks: list[pl.Callback]):
+        log_dir = tmp_path / "tensorboard"
+        trainer = pl.Trainer(
+            accelerator="cpu",
+            logger=TensorBoardLogger(str(log_dir), name="", version=""),
+            callbacks=callbacks,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+        trainer.validate(model, datamodule=datamodule, verbose=False)
+        trainer.loggers[0].experiment.flush()
+        return EventAccumulator(str(log_dir), size_guidance={"images": 0, "audio": 0}).Reload()
+
+    return run
