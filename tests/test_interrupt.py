@@ -1,15 +1,13 @@
 """Ctrl-C saves the run: an asrlab-train interrupted mid-epoch exits 130 with last.ckpt at that
 step, and asrlab-resume ends it as an uninterrupted run ends."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from helpers import manifest_overrides
+from sigkill import start_beside_uninterrupted
 from test_reproduce import TINY_RUN, assert_same_weights, cli, final_metrics, final_weights
 
 
@@ -23,21 +21,10 @@ def test_interrupted_run_saves_and_resumes_to_the_uninterrupted_result(
     overrides += ["callbacks.step_checkpoint.every_n_train_steps=100"]
     interrupt = ["+callbacks.sigint._target_=sigkill.SignalAtStep", "+callbacks.sigint.step=6"]
     interrupt += ["+callbacks.sigint.signal=SIGINT"]
-    script = str(Path(sys.executable).parent / "asrlab-train")
-    env = {**os.environ, "ASRLAB_DATA_DIR": str(tmp_path / "data")}
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
     interrupted, full = tmp_path / "interrupted", tmp_path / "full"
-    runs = [
-        subprocess.Popen(
-            [script, *overrides, *extra, f"hydra.run.dir={run}"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for run, extra in ((interrupted, interrupt), (full, []))
-    ]
+    runs = start_beside_uninterrupted(
+        tmp_path, overrides, interrupt, (interrupted, full), output=True
+    )
     output = runs[0].communicate()[0]
     assert runs[0].returncode == 130, output[-3000:]
     assert runs[1].wait() == 0

@@ -1,10 +1,8 @@
 """Surviving a kill: atomic checkpoints, and a SIGKILLed run resumed to the uninterrupted result."""
 
 import errno
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from asrlab.training.callbacks.loader_position import LoaderPosition
 from asrlab.training.callbacks.rng_state import RngState
 from asrlab.training.checkpoint_io import AtomicCheckpointIO, NoSpaceError
 from helpers import FRAMES_OF, manifest_overrides, write_dataset
+from sigkill import start_beside_uninterrupted
 from test_reproduce import TINY_RUN, assert_same_weights, cli, final_metrics, final_weights
 
 # data.batch_size=6 makes 4 steps per epoch of the 24 training utterances: every step checkpoint
@@ -193,19 +192,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(
 ) -> None:
     overrides = [*manifest_overrides(tiny_synth), *TINY_RUN]
     overrides += [f"callbacks.step_checkpoint.every_n_train_steps={STEPS_PER_EPOCH}"]
-    script = str(Path(sys.executable).parent / "asrlab-train")
-    env = {**os.environ, "ASRLAB_DATA_DIR": str(tmp_path / "data")}
     killed, full = tmp_path / "killed", tmp_path / "full"
-    runs = [
-        subprocess.Popen(
-            [script, *overrides, f"hydra.run.dir={run}"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for run in (killed, full)
-    ]
+    runs = start_beside_uninterrupted(tmp_path, overrides, [], (killed, full), output=False)
     _wait_for_validated_last(killed / "checkpoints", runs[0])
     runs[0].send_signal(signal.SIGKILL)
     runs[0].wait()
@@ -230,20 +218,8 @@ def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(
     overrides = [*manifest_overrides(tiny_synth), *TINY_RUN, "data.num_workers=2"]
     overrides += ["callbacks.step_checkpoint.every_n_train_steps=2"]
     kill = ["+callbacks.sigkill._target_=sigkill.SignalAtStep", "+callbacks.sigkill.step=7"]
-    script = str(Path(sys.executable).parent / "asrlab-train")
-    env = {**os.environ, "ASRLAB_DATA_DIR": str(tmp_path / "data")}
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
     killed, full = tmp_path / "killed", tmp_path / "full"
-    runs = [
-        subprocess.Popen(
-            [script, *overrides, *extra, f"hydra.run.dir={run}"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for run, extra in ((killed, kill), (full, []))
-    ]
+    runs = start_beside_uninterrupted(tmp_path, overrides, kill, (killed, full), output=False)
     assert runs[0].wait() == -signal.SIGKILL
     assert runs[1].wait() == 0
     assert not (killed / "metrics.json").exists()
