@@ -48,6 +48,8 @@ def test_model_options_build_a_model_that_runs(override: str, tmp_path: Path) ->
     assert lengths[0] > lengths[1]
     if override == "head=classifier":
         assert scores.shape == (2, len(set(TEXTS)))
+    elif override == "head=aed":  # the encoder memory its decoder attends to
+        assert scores.shape == (2, lengths.max(), cfg.head.d_model)
     else:
         assert scores.shape[0] == 2 and scores.shape[-1] == tokenizer.vocab_size
         assert lengths.max() == scores.shape[1]

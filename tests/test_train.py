@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from asrlab.data.manifest import ManifestError
@@ -189,3 +190,17 @@ def test_bpe_tokenizer_and_lm_are_fitted_to_the_training_transcripts(
     checkpoint = read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
     tokenizer = tokenizer_from_state_dict(checkpoint["tokenizer"])
     assert tokenizer.vocab_size <= 40 and tokenizer.decode(tokenizer.encode("one two")) == "one two"
+
+
+@pytest.mark.slow
+def test_aed_head_trains_end_to_end_and_its_checkpoint_decodes_identically(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    overrides = manifest_overrides(tiny_synth) + TINY_MODEL + ["debug=fast", "head=aed"]
+    overrides += ["head.d_model=32", "head.num_layers=1", "head.ffn_dim=64", "head.beam_size=2"]
+    metrics = train(compose_train(overrides, tmp_path))
+    assert metrics["test_wer"] >= 0.0
+    model, _ = load_model(tmp_path / "checkpoints" / "last.ckpt")
+    again, _ = load_model(tmp_path / "checkpoints" / "last.ckpt")
+    waves, lengths = torch.randn(2, 8000), torch.tensor([8000, 5000])
+    assert model.eval().transcribe(waves, lengths) == again.eval().transcribe(waves, lengths)
