@@ -16,6 +16,7 @@ from asrlab.data.collate import collate
 from asrlab.data.manifest import ManifestError, read_manifest
 from asrlab.data.scan import ScanOptions
 from asrlab.model.build import build_datamodule, build_model
+from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
 from asrlab.text.tokenizer import Tokenizer
 from asrlab.tools.decoding.posteriors import compute_posteriors
@@ -57,7 +58,10 @@ def _model_checks(
     datamodule = build_datamodule(cfg, tokenizer)
     datamodule.setup()
     findings = []
-    if options.checkpoint:
+    if options.checkpoint and not isinstance(model.head, CTCHead):
+        name = type(model.head).__name__
+        findings.append(Finding("blank", "ok", f"skipped: a {name} head has no CTC blank"))
+    elif options.checkpoint:
         posteriors = compute_posteriors(model, datamodule, options.blank_split)
         findings.append(
             blank_check(

@@ -67,8 +67,8 @@ def load_checkpoint(path: Path) -> tuple[ASRModel, DictConfig]:
         ) from err
     if not isinstance(model.head, CTCHead):
         raise EvaluationError(
-            f"ckpt_path={path}: its {type(model.head).__name__} head gives one label per "
-            "utterance, not CTC log-probs: asrlab-eval decodes CTC models"
+            f"ckpt_path={path}: its {type(model.head).__name__} head gives no CTC log-probs: "
+            "asrlab-eval decodes CTC models (its test metrics are in the run's metrics.json)"
         )
     return model, run_cfg
 

@@ -20,7 +20,8 @@ class AcousticModel(nn.Module):
         super().__init__()
         if not isinstance(model.head, CTCHead):
             raise ValueError(
-                f"only CTC models export; this one has a {type(model.head).__name__} head"
+                f"exporting a {type(model.head).__name__} head is not supported yet: only CTC "
+                "models export"
             )
         self.frontend = model.frontend
         self.encoder = model.encoder
