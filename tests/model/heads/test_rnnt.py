@@ -1,0 +1,120 @@
+"""The RNN-T head: the transducer loss, greedy and beam search, n-best, padding, the joint bound,
+training through `train()` and reloading its checkpoint."""
+
+import inspect
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import get_class
+from omegaconf import OmegaConf
+
+import asrlab
+from asrlab.data.batch import Batch
+from asrlab.model.contracts import Head
+from asrlab.model.heads.rnnt import JointTooLargeError, RNNTHead, rnnt_losses
+from asrlab.model.heads.rnnt_search import beam_search, greedy_search
+from asrlab.text.tokenizer import CharTokenizer
+
+TOKENIZER = CharTokenizer()
+CONF = Path(asrlab.__file__).parent / "conf" / "head" / "rnnt.yaml"
+
+
+def tiny_head(**kwargs: object) -> RNNTHead:
+    torch.manual_seed(0)
+    sizes = {"joint_dim": 16, "embedding_dim": 8, "prediction_dim": 16}
+    return RNNTHead(6, TOKENIZER, **{**sizes, **kwargs}).eval()  # type: ignore[arg-type]
+
+
+def batch_of(texts: list[str], hidden: torch.Tensor, lengths: torch.Tensor) -> Batch:
+    ids = [torch.tensor(TOKENIZER.encode(t)) for t in texts]
+    targets = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True)
+    target_lengths = torch.tensor([len(i) for i in ids])
+    return Batch(hidden, lengths, targets, target_lengths, texts, [str(i) for i in range(len(ids))])
+
+
+def test_config_lists_every_constructor_default() -> None:
+    config = OmegaConf.load(CONF)
+    parameters = inspect.signature(get_class(config._target_)).parameters
+    assert list(config)[1:] == list(parameters)[2:]  # input_dim, tokenizer: given by the build
+    for key in list(config)[1:]:
+        assert config[key] == parameters[key].default, key
+
+
+def test_loss_is_the_sum_over_alignments_of_a_toy() -> None:
+    """3 frames, 2 tokens: every path of 3 blanks and 2 tokens that ends with a blank."""
+    torch.manual_seed(1)
+    frames, labels, vocab = 3, [1, 3], 4
+    logits = torch.randn(1, frames, len(labels) + 1, vocab)
+    log_probs = logits[0].log_softmax(dim=-1)
+    paths = []
+    for token_steps in itertools.combinations(range(frames + len(labels) - 1), len(labels)):
+        t = u = 0
+        score = torch.tensor(0.0)
+        for step in range(frames + len(labels)):
+            if step in token_steps:
+                score, u = score + log_probs[t, u, labels[u]], u + 1
+            else:
+                score, t = score + log_probs[t, u, 0], t + 1
+        paths.append(score)
+    assert len(paths) == 6
+    loss = rnnt_losses(logits, torch.tensor([frames]), torch.tensor([labels]), torch.tensor([2]), 0)
+    torch.testing.assert_close(loss, -torch.logsumexp(torch.stack(paths), 0)[None])
+
+
+def test_keeps_the_head_contract_and_a_ctc_weight_adds_a_loss() -> None:
+    head = tiny_head()
+    assert isinstance(head, Head)
+    hidden, lengths = torch.randn(2, 7, 6), torch.tensor([7, 4])
+    scores, out_lengths = head(hidden, lengths)
+    assert scores.shape == (2, 7, 16) and scores.dtype == torch.float32 and out_lengths is lengths
+    batch = batch_of(["ab", "c"], hidden, lengths)
+    loss, skipped = head.loss(scores, lengths, batch)
+    assert loss > 0 and skipped == 0
+
+    with_ctc = tiny_head(ctc_weight=0.5)
+    ctc_loss, _ = with_ctc.loss(*with_ctc(hidden, lengths), batch)
+    assert ctc_loss > loss  # same seed, same transducer weights: the CTC term is added
+    assert len(head.decode(scores, lengths)) == 2
+
+
+def test_beam_of_one_is_greedy_and_the_nbest_is_sorted() -> None:
+    head = tiny_head(beam_size=4, nbest=3)
+    scores, lengths = head(torch.randn(1, 9, 6) * 3, torch.tensor([9]))
+    frames = scores[0]
+    assert beam_search(head, frames, 1, 3) == [greedy_search(head, frames, 3)]
+    (nbest,) = head.search(scores, lengths)
+    assert len(nbest) == 3 and len({h.tokens for h in nbest}) == 3
+    assert [h.score for h in nbest] == sorted((h.score for h in nbest), reverse=True)
+    assert nbest[0] == beam_search(head, frames, 4, 5)[0]
+    assert head.decode(scores, lengths) == [TOKENIZER.decode(list(nbest[0].tokens))]
+
+
+def test_padding_changes_neither_loss_nor_hypotheses() -> None:
+    head = tiny_head(beam_size=2)
+    hidden, lengths = torch.randn(2, 8, 6), torch.tensor([8, 5])
+    batch = batch_of(["abc", "d"], hidden, lengths)
+    scores, _ = head(hidden, lengths)
+    hyps = head.decode(scores, lengths)
+    alone = batch_of(["d"], hidden[1:, :5], lengths[1:])
+    alone_scores, _ = head(alone.waves, alone.wave_lengths)
+    assert head.decode(alone_scores, alone.wave_lengths) == hyps[1:]
+    start = torch.zeros_like(batch.targets[:, :1])
+    predictions, _ = head.prediction(torch.cat([start, batch.targets], dim=1))
+    losses = rnnt_losses(
+        head.joint(scores[:, :, None], predictions[:, None]),
+        lengths,
+        batch.targets,
+        batch.target_lengths,
+        0,
+    )
+    loss_alone, _ = head.loss(alone_scores, alone.wave_lengths, alone)
+    torch.testing.assert_close(losses[1:], loss_alone[None])  # "d": one token, loss per token
+
+
+def test_a_joint_beyond_max_joint_bytes_is_a_named_error() -> None:
+    head = tiny_head(max_joint_bytes=1000)
+    hidden, lengths = torch.randn(2, 8, 6), torch.tensor([8, 5])
+    with pytest.raises(JointTooLargeError, match="head.max_joint_bytes=1000: lower data.batch"):
+        head.loss(*head(hidden, lengths), batch_of(["abc", "d"], hidden, lengths))
