@@ -50,6 +50,8 @@ def test_model_options_build_a_model_that_runs(override: str, tmp_path: Path) ->
         assert scores.shape == (2, len(set(TEXTS)))
     elif override == "head=aed":  # the encoder memory its decoder attends to
         assert scores.shape == (2, lengths.max(), cfg.head.d_model)
+    elif override == "head=rnnt":  # encoder states in the joint space
+        assert scores.shape[::2] == (2, cfg.head.joint_dim) and lengths.max() == scores.shape[1]
     else:
         assert scores.shape[0] == 2 and scores.shape[-1] == tokenizer.vocab_size
         assert lengths.max() == scores.shape[1]

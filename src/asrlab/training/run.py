@@ -17,6 +17,7 @@ from asrlab.model.build import (
     build_tokenizer,
     build_trainer,
 )
+from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import run_info, write_run_info
 from asrlab.training.threads import set_threads
@@ -37,6 +38,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = build_datamodule(cfg, tokenizer)
     model = build_model(cfg, tokenizer, texts)
     preflight(cfg, datamodule, model)
+    check_joint_size(datamodule, model)
     trainer = build_trainer(cfg)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)

@@ -68,7 +68,8 @@ def load_checkpoint(path: Path) -> tuple[ASRModel, DictConfig]:
     if not isinstance(model.head, CTCHead):
         raise EvaluationError(
             f"ckpt_path={path}: its {type(model.head).__name__} head gives no CTC log-probs: "
-            "asrlab-eval decodes CTC models (its test metrics are in the run's metrics.json)"
+            "asrlab-eval decodes CTC models; other heads are not supported yet (the run's test "
+            "metrics are in its metrics.json)"
         )
     return model, run_cfg
 
