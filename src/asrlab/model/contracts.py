@@ -58,8 +58,9 @@ class Decoder(Protocol):
 
 @runtime_checkable
 class Head(Protocol):
-    """forward(h (B, T', H), lengths (B,)) -> scores (CTC log-probs (B, T', V) or class logits
-    (B, C)), lengths (B,); the loss on them and their decoding into text."""
+    """forward(h (B, T', H), lengths (B,)) -> scores (CTC log-probs (B, T', V), class logits
+    (B, C) or transducer states (B, T', J)), lengths (B,); the loss on them and their decoding
+    into text."""
 
     def __call__(self, hidden: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]: ...
 

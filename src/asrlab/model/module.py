@@ -91,7 +91,8 @@ class ASRModel(pl.LightningModule):
         self, inputs: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms (B, S) or cached features (B, T, F), with their lengths (B,)
-        -> the head's scores: CTC log-probs (B, T', V) or class logits (B, C); lengths (B,)."""
+        -> the head's scores: CTC log-probs (B, T', V), class logits (B, C) or transducer
+        states (B, T', J); lengths (B,)."""
         feats, lengths = self.encoder_inputs(inputs, lengths)
         hidden, lengths = self.encoder(feats, lengths)
         return self.head(hidden, lengths)
