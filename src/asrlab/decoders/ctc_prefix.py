@@ -1,0 +1,79 @@
+"""The CTC prefix score of Watanabe et al. (2017), "Hybrid CTC/Attention", Algorithm 2.
+
+For a prefix g of label sequences (blank excluded), the forward variables over frames t are
+r_t^n(g) (g emitted within frames 1..t, frame t a token of g's last label) and r_t^b(g) (same,
+frame t blank). Appending a token c to g gives h = g + c with
+
+    phi_t = r_t^b(g) + r_t^n(g)                (r_t^b(g) alone when c repeats g's last label)
+    r_t^n(h) = (r_{t-1}^n(h) + phi_{t-1}) p_t(c)
+    r_t^b(h) = (r_{t-1}^b(h) + r_{t-1}^n(h)) p_t(blank)
+    psi(h) = sum_t phi_{t-1} p_t(c)
+
+where psi(h) is the probability that the label sequence starts with h. Appending `<eos>` instead
+gives p(g | X) = r_T^n(g) + r_T^b(g), the probability of g as the whole sequence. Everything here
+is in log space; row 0 of the forward variables stands before the first frame, where only the
+empty prefix has probability (blank, log 1).
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+NEG_INF = float("-inf")
+
+
+@dataclass(frozen=True)
+class CTCPrefixState:
+    """One prefix's forward variables: `r` (T+1, 2), log r_t^n and log r_t^b for t = 0..T, its
+    prefix score `log_psi` (log 1 for the empty prefix) and its `last` label (-1 when empty)."""
+
+    r: torch.Tensor
+    log_psi: float
+    last: int
+
+
+class CTCPrefixScorer:
+    """Prefix scores of one utterance's CTC log-probs (T, V); the beam search keeps one
+    `CTCPrefixState` per hypothesis and extends it with `extend`."""
+
+    def __init__(self, log_probs: torch.Tensor, eos: int, blank: int = 0) -> None:
+        if log_probs.dim() != 2:
+            raise ValueError(f"CTC log-probs must be (T, V), not {tuple(log_probs.shape)}")
+        self.log_probs = log_probs.detach().float()
+        self.eos = eos
+        self.blank = blank
+
+    def initial_state(self) -> CTCPrefixState:
+        """The empty prefix: blank on every frame so far."""
+        blank = self.log_probs[:, self.blank]
+        r = torch.full((len(blank) + 1, 2), NEG_INF)
+        r[0, 1] = 0.0
+        r[1:, 1] = blank.cumsum(0)
+        return CTCPrefixState(r, 0.0, -1)
+
+    def extend(
+        self, state: CTCPrefixState, candidates: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prefix g of `state`, candidates (C,) token ids (`eos` among them or not) ->
+        (log psi(g + c) (C,), the forward variables r of each g + c (T+1, 2, C)); for `eos`,
+        log p(g | X) and g's own variables."""
+        x = self.log_probs
+        is_eos = candidates == self.eos
+        x_c = x[:, torch.where(is_eos, self.blank, candidates)]  # (T, C)
+        r_g = state.r
+        phi = torch.logaddexp(r_g[:, 0:1], r_g[:, 1:2]).expand(-1, len(candidates)).clone()
+        phi[:, candidates == state.last] = r_g[:, 1:2]  # (T+1, C)
+        r = torch.full((len(x) + 1, 2, len(candidates)), NEG_INF)
+        for t in range(1, len(x) + 1):
+            r[t, 0] = torch.logaddexp(r[t - 1, 0], phi[t - 1]) + x_c[t - 1]
+            r[t, 1] = torch.logaddexp(r[t - 1, 0], r[t - 1, 1]) + x[t - 1, self.blank]
+        log_psi = torch.logsumexp(phi[:-1] + x_c, dim=0)
+        log_psi[is_eos] = torch.logaddexp(r_g[-1, 0], r_g[-1, 1])
+        r[:, :, is_eos] = r_g.unsqueeze(-1)
+        return log_psi, r
+
+    def state(
+        self, log_psi: torch.Tensor, r: torch.Tensor, candidates: torch.Tensor, index: int
+    ) -> CTCPrefixState:
+        """The state of the `index`-th candidate of an `extend`."""
+        return CTCPrefixState(r[:, :, index], float(log_psi[index]), int(candidates[index]))

@@ -1,0 +1,65 @@
+import itertools
+import math
+
+import pytest
+import torch
+
+from asrlab.decoders.ctc_prefix import CTCPrefixScorer
+
+BLANK, EOS = 0, 3
+
+
+def _toy(frames: int, seed: int) -> torch.Tensor:
+    """CTC log-probs (T, 3): blank and the labels 1, 2."""
+    torch.manual_seed(seed)
+    return torch.randn(frames, 3).log_softmax(-1).double()
+
+
+def _label_probs(log_probs: torch.Tensor) -> dict[tuple[int, ...], float]:
+    """Every label sequence -> its CTC probability, by enumerating all alignments."""
+    probs: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(log_probs.shape[1]), repeat=len(log_probs)):
+        labels = tuple(k for i, k in enumerate(path) if k != BLANK and (i == 0 or path[i - 1] != k))
+        p = math.exp(sum(float(log_probs[t, k]) for t, k in enumerate(path)))
+        probs[labels] = probs.get(labels, 0.0) + p
+    return probs
+
+
+def _state_of(scorer: CTCPrefixScorer, prefix: tuple[int, ...]):
+    state = scorer.initial_state()
+    for token in prefix:
+        candidates = torch.tensor([token])
+        state = scorer.state(*scorer.extend(state, candidates), candidates, 0)
+    return state
+
+
+@pytest.mark.parametrize(("frames", "seed"), [(3, 0), (4, 1), (4, 2)])
+def test_prefix_score_sums_the_ctc_probability_of_every_continuation(frames, seed) -> None:
+    log_probs = _toy(frames, seed)
+    probs = _label_probs(log_probs)
+    scorer = CTCPrefixScorer(log_probs, eos=EOS)
+    candidates = torch.tensor([1, 2, EOS])
+    for prefix in [(), (1,), (2,), (1, 1), (1, 2), (2, 2, 1)]:
+        log_psi, _ = scorer.extend(_state_of(scorer, prefix), candidates)
+        for c, score in zip([1, 2], log_psi[:2].tolist(), strict=True):
+            h = (*prefix, c)
+            expected = sum(p for labels, p in probs.items() if labels[: len(h)] == h)
+            assert math.exp(score) == pytest.approx(expected, abs=1e-6), (prefix, c)
+        assert math.exp(log_psi[2]) == pytest.approx(probs.get(prefix, 0.0), abs=1e-6)
+
+
+@pytest.mark.parametrize("labels", [(1,), (1, 2), (2, 2), (1, 2, 1)])
+def test_eos_score_is_the_ctc_loss_of_the_sequence(labels) -> None:
+    log_probs = _toy(5, 3)
+    scorer = CTCPrefixScorer(log_probs, eos=EOS)
+    log_p, _ = scorer.extend(_state_of(scorer, labels), torch.tensor([EOS]))
+    loss = torch.nn.functional.ctc_loss(
+        log_probs, torch.tensor([labels]), [len(log_probs)], [len(labels)], reduction="sum"
+    )
+    assert float(log_p[0]) == pytest.approx(-float(loss), abs=1e-6)
+
+
+def test_prefix_longer_than_the_frames_scores_minus_infinity() -> None:
+    scorer = CTCPrefixScorer(_toy(2, 0), eos=EOS)
+    log_psi, _ = scorer.extend(_state_of(scorer, (1, 1)), torch.tensor([1, 2, EOS]))
+    assert log_psi.tolist() == [-math.inf] * 3
