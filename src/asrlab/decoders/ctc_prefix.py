@@ -15,6 +15,7 @@ is in log space; row 0 of the forward variables stands before the first frame, w
 empty prefix has probability (blank, log 1).
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -52,28 +53,39 @@ class CTCPrefixScorer:
         return CTCPrefixState(r, 0.0, -1)
 
     def extend(
-        self, state: CTCPrefixState, candidates: torch.Tensor
+        self, states: Sequence[CTCPrefixState], candidates: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The prefix g of `state`, candidates (C,) token ids (`eos` among them or not) ->
-        (log psi(g + c) (C,), the forward variables r of each g + c (T+1, 2, C)); for `eos`,
+        """N prefixes g (their states), candidates (N, C) token ids (`eos` among them or not) ->
+        (log psi(g + c) (N, C), the forward variables r of each g + c (T+1, 2, N, C)); for `eos`,
         log p(g | X) and g's own variables."""
         x = self.log_probs
         is_eos = candidates == self.eos
-        x_c = x[:, torch.where(is_eos, self.blank, candidates)]  # (T, C)
-        r_g = state.r
-        phi = torch.logaddexp(r_g[:, 0:1], r_g[:, 1:2]).expand(-1, len(candidates)).clone()
-        phi[:, candidates == state.last] = r_g[:, 1:2]  # (T+1, C)
-        r = torch.full((len(x) + 1, 2, len(candidates)), NEG_INF)
+        x_c = x[:, torch.where(is_eos, self.blank, candidates)]  # (T, N, C)
+        r_g = torch.stack([s.r for s in states], dim=-1).unsqueeze(-1)  # (T+1, 2, N, 1)
+        last = torch.tensor([s.last for s in states]).unsqueeze(-1)  # (N, 1)
+        phi = torch.where(
+            candidates == last, r_g[:, 1], torch.logaddexp(r_g[:, 0], r_g[:, 1])
+        )  # (T+1, N, C)
+        r = torch.full((len(x) + 1, 2, *candidates.shape), NEG_INF)
         for t in range(1, len(x) + 1):
             r[t, 0] = torch.logaddexp(r[t - 1, 0], phi[t - 1]) + x_c[t - 1]
             r[t, 1] = torch.logaddexp(r[t - 1, 0], r[t - 1, 1]) + x[t - 1, self.blank]
         log_psi = torch.logsumexp(phi[:-1] + x_c, dim=0)
-        log_psi[is_eos] = torch.logaddexp(r_g[-1, 0], r_g[-1, 1])
-        r[:, :, is_eos] = r_g.unsqueeze(-1)
+        log_psi = torch.where(is_eos, torch.logaddexp(r_g[-1, 0], r_g[-1, 1]), log_psi)
+        r = torch.where(is_eos, r_g, r)
         return log_psi, r
 
-    def state(
-        self, log_psi: torch.Tensor, r: torch.Tensor, candidates: torch.Tensor, index: int
-    ) -> CTCPrefixState:
-        """The state of the `index`-th candidate of an `extend`."""
-        return CTCPrefixState(r[:, :, index], float(log_psi[index]), int(candidates[index]))
+    def score(
+        self, prefixes: torch.Tensor, states: Sequence[CTCPrefixState], candidates: torch.Tensor
+    ) -> tuple[torch.Tensor, Callable[[int, int], CTCPrefixState]]:
+        """The joint search's scorer (`joint_search.PrefixScorer`): prefixes (N, L), their
+        states, candidates (N, C) -> (log psi(g + c) - log psi(g) (N, C), the state of g + c
+        by (hypothesis, candidate) index); the increments of a hypothesis sum to its log psi,
+        and to log p(g | X) once it ends with `eos`."""
+        log_psi, r = self.extend(states, candidates)
+        previous = torch.tensor([s.log_psi for s in states]).unsqueeze(-1)
+
+        def state(n: int, j: int) -> CTCPrefixState:
+            return CTCPrefixState(r[:, :, n, j], float(log_psi[n, j]), int(candidates[n, j]))
+
+        return log_psi - previous, state
