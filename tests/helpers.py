@@ -1,5 +1,6 @@
 """Test helpers: small audio, manifests and run folders written on the fly."""
 
+import itertools
 import json
 import logging
 import math
@@ -36,6 +37,17 @@ class RecordingHandler(logging.Handler):
 def tone(seconds: float, freq: float = 440.0, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     t = torch.arange(int(seconds * sample_rate)) / sample_rate
     return 0.3 * torch.sin(2 * math.pi * freq * t)
+
+
+def ctc_label_probs(log_probs: torch.Tensor, blank: int = 0) -> dict[tuple[int, ...], float]:
+    """CTC log-probs (T, V) -> every label sequence's probability, by brute force: the sum over
+    all V^T alignments that collapse to it (keep T and V tiny)."""
+    probs: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(log_probs.shape[1]), repeat=len(log_probs)):
+        labels = tuple(k for i, k in enumerate(path) if k != blank and (i == 0 or path[i - 1] != k))
+        p = math.exp(sum(float(log_probs[t, k]) for t, k in enumerate(path)))
+        probs[labels] = probs.get(labels, 0.0) + p
+    return probs
 
 
 def write_recordings(

@@ -1,10 +1,10 @@
-import itertools
 import math
 
 import pytest
 import torch
 
 from asrlab.decoders.ctc_prefix import CTCPrefixScorer
+from helpers import ctc_label_probs
 
 BLANK, EOS = 0, 3
 
@@ -13,16 +13,6 @@ def _toy(frames: int, seed: int) -> torch.Tensor:
     """CTC log-probs (T, 3): blank and the labels 1, 2."""
     torch.manual_seed(seed)
     return torch.randn(frames, 3).log_softmax(-1).double()
-
-
-def _label_probs(log_probs: torch.Tensor) -> dict[tuple[int, ...], float]:
-    """Every label sequence -> its CTC probability, by enumerating all alignments."""
-    probs: dict[tuple[int, ...], float] = {}
-    for path in itertools.product(range(log_probs.shape[1]), repeat=len(log_probs)):
-        labels = tuple(k for i, k in enumerate(path) if k != BLANK and (i == 0 or path[i - 1] != k))
-        p = math.exp(sum(float(log_probs[t, k]) for t, k in enumerate(path)))
-        probs[labels] = probs.get(labels, 0.0) + p
-    return probs
 
 
 def _state_of(scorer: CTCPrefixScorer, prefix: tuple[int, ...]):
@@ -36,7 +26,7 @@ def _state_of(scorer: CTCPrefixScorer, prefix: tuple[int, ...]):
 @pytest.mark.parametrize(("frames", "seed"), [(3, 0), (4, 1), (4, 2)])
 def test_prefix_score_sums_the_ctc_probability_of_every_continuation(frames, seed) -> None:
     log_probs = _toy(frames, seed)
-    probs = _label_probs(log_probs)
+    probs = ctc_label_probs(log_probs)
     scorer = CTCPrefixScorer(log_probs, eos=EOS)
     prefixes = [(), (1,), (2,), (1, 1), (1, 2), (2, 2, 1)]
     candidates = torch.tensor([1, 2, EOS]).expand(len(prefixes), -1)
