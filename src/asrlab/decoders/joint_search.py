@@ -108,7 +108,8 @@ def joint_beam_search(
     """Beam search over token prefixes scored by the weighted `scorers` -> the `nbest` best
     hypotheses, best first.
 
-    Every token but `blank` is a candidate at each step. Hypotheses still running after
+    Every token but `blank` is a candidate at each step (`eos` always, even where it shares
+    the blank's id, as the attention head's `<sos>`/`<eos>` does). Hypotheses still running after
     `max_length` tokens are ended there (`ended=False`, no `<eos>` score). Without length
     normalisation scores only fall as tokens are appended, so the search stops as soon as
     `nbest` ended hypotheses beat every running one.
@@ -116,7 +117,7 @@ def joint_beam_search(
     scorers = [(scorer, weight) for scorer, weight in scorers if weight]  # 0 * -inf is nan
     if not scorers:
         raise ValueError("joint beam search needs a scorer of non-zero weight")
-    tokens = torch.tensor([t for t in range(vocab_size) if t != blank])
+    tokens = torch.tensor([t for t in range(vocab_size) if t != blank or t == eos])
     running = [Hypothesis((), 0.0, False, tuple(s.initial_state() for s, _ in scorers))]
     ended: list[Hypothesis] = []
     for _ in range(max_length):

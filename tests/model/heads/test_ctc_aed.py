@@ -1,0 +1,157 @@
+"""The hybrid CTC/attention head: weighted loss, joint CTC/attention beam search, guards."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import get_class
+from omegaconf import OmegaConf
+
+import asrlab
+from asrlab.data.batch import Batch
+from asrlab.decoders.ctc_prefix import CTCPrefixScorer
+from asrlab.model.contracts import Head
+from asrlab.model.heads.aed import AEDHead
+from asrlab.model.heads.ctc_aed import CTCAEDHead
+from asrlab.text.tokenizer import CharTokenizer
+
+TOKENIZER = CharTokenizer()
+TINY = {"d_model": 16, "num_layers": 1, "num_heads": 2, "ffn_dim": 32, "dropout": 0.0}
+
+
+def head(**kwargs: float) -> CTCAEDHead:
+    torch.manual_seed(0)
+    return CTCAEDHead(6, TOKENIZER, **{**TINY, **kwargs}).eval()
+
+
+def batch(texts: list[str], frames: list[int]) -> tuple[torch.Tensor, torch.Tensor, Batch]:
+    """Random encoder states (B, max frames, 6), their lengths, and a batch of the texts."""
+    torch.manual_seed(1)
+    ids = [TOKENIZER.encode(text) for text in texts]
+    targets = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
+    for row, tokens in zip(targets, ids, strict=True):
+        row[: len(tokens)] = torch.tensor(tokens)
+    lengths = torch.tensor(frames)
+    target_lengths = torch.tensor([len(tokens) for tokens in ids])
+    hidden = torch.randn(len(texts), max(frames), 6)
+    return hidden, lengths, Batch(hidden, lengths, targets, target_lengths, texts, texts)
+
+
+def test_keeps_the_head_contract_and_its_config_lists_every_default() -> None:
+    hybrid = head()
+    assert isinstance(hybrid, Head)
+    hidden, lengths, _ = batch(["ab"], [5])
+    memory, out_lengths = hybrid(hidden, lengths)
+    assert memory.shape == (1, 5, 16) and out_lengths is lengths
+    config = OmegaConf.load(Path(asrlab.__file__).parent / "conf" / "head" / "ctc_aed.yaml")
+    parameters = inspect.signature(get_class(config._target_)).parameters
+    assert list(config)[1:] == list(parameters)[2:]
+    assert all(config[key] == parameters[key].default for key in list(parameters)[2:])
+
+
+@pytest.mark.parametrize("key", ["ctc_weight", "decode_ctc_weight"])
+@pytest.mark.parametrize("weight", [-0.1, 1.5])
+def test_a_weight_outside_zero_one_is_refused_naming_its_key(key: str, weight: float) -> None:
+    with pytest.raises(ValueError, match=rf"head\.{key} must be within \[0, 1\], not {weight}"):
+        head(**{key: weight})
+
+
+def test_the_loss_weighs_ctc_against_attention() -> None:
+    hidden, lengths, few = batch(["ab", "c"], [6, 4])
+    losses = {w: head(ctc_weight=w).loss(*head()(hidden, lengths), few)[0] for w in (0, 0.3, 1)}
+    torch.testing.assert_close(losses[0.3], 0.3 * losses[1] + 0.7 * losses[0])
+    attention = AEDHead(6, TOKENIZER, **TINY)
+    attention.load_state_dict(head().state_dict(), strict=False)
+    torch.testing.assert_close(losses[0], attention.loss(*attention(hidden, lengths), few)[0])
+
+
+def test_without_ctc_the_joint_search_finds_the_attention_beam_result() -> None:
+    hidden, lengths, _ = batch(["a", "b", "c"], [9, 6, 4])
+    hybrid = head(decode_ctc_weight=0.0, beam_size=4, max_length_ratio=0.5)
+    attention = AEDHead(6, TOKENIZER, **TINY, beam_size=4, length_penalty=0.0, max_length_ratio=0.5)
+    attention.load_state_dict(hybrid.state_dict(), strict=False)
+    memory, _ = hybrid(hidden, lengths)
+    joint, beam = hybrid.nbest(memory, lengths), attention.eval().nbest(memory, lengths)
+    assert [h[0][0] for h in joint] == [h[0][0] for h in beam]
+    for ours, theirs in zip(joint, beam, strict=True):
+        assert ours[0][1] == pytest.approx(theirs[0][1], abs=1e-4)
+
+
+@torch.no_grad()
+def _greedy(hybrid: CTCAEDHead, memory: torch.Tensor, length: int, limit: int) -> list[int]:
+    """The hybrid's greedy decoding, spelled out: append the token of the best joint score
+    (1 - w) log p_att(c | g) + w (log psi(g + c) - log psi(g)) until <eos> or the limit."""
+    w, eos = hybrid.decode_ctc_weight, hybrid.sos_eos
+    log_probs = hybrid.ctc_log_probs(memory[None, :length])[0]
+    tokens: list[int] = []
+    for _ in range(limit):
+        inputs = torch.tensor([[eos, *tokens]])
+        attention = hybrid.next_log_probs(inputs, memory[None, :length], torch.zeros(1, length) > 0)
+        ctc = {c: _log_psi(log_probs, [*tokens, c], eos) for c in range(TOKENIZER.vocab_size)}
+        before = _log_psi(log_probs, tokens, None)
+        joint = [(1 - w) * float(attention[0, c]) + w * (ctc[c] - before) for c in ctc]
+        best = max(range(len(joint)), key=joint.__getitem__)
+        if best == eos:
+            break
+        tokens.append(best)
+    return tokens
+
+
+def _log_psi(log_probs: torch.Tensor, labels: list[int], eos: int | None) -> float:
+    """log psi(g), one label at a time (eos last: log p(g | X))."""
+    scorer = CTCPrefixScorer(log_probs, eos=-1 if eos is None else eos)
+    state = scorer.initial_state()
+    for label in labels:
+        log_psi, r = scorer.extend([state], torch.tensor([[label]]))
+        if label == eos:
+            return float(log_psi)
+        state = type(state)(r[:, :, 0, 0], float(log_psi), label)
+    return state.log_psi
+
+
+def test_beam_of_one_is_greedy_and_the_nbest_is_sorted_with_the_beam_result_first() -> None:
+    hidden, lengths, _ = batch(["a", "b", "c"], [9, 6, 4])
+    greedy = head(beam_size=1, max_length_ratio=0.5, decode_ctc_weight=0.5)
+    memory, _ = greedy(hidden, lengths)
+    limits = greedy.max_tokens(lengths).tolist()
+    expected = [_greedy(greedy, m, n, k) for m, n, k in zip(memory, lengths, limits, strict=True)]
+    assert [h[0][0] for h in greedy.nbest(memory, lengths)] == expected
+    beam = head(beam_size=4, max_length_ratio=0.5)
+    texts = beam.decode(memory, lengths)
+    for hypotheses, text in zip(beam.nbest(memory, lengths), texts, strict=True):
+        scores = [score for _, score in hypotheses]
+        assert scores == sorted(scores, reverse=True) and len(hypotheses) >= 2
+        assert TOKENIZER.decode(hypotheses[0][0]) == text
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_loss_and_hypotheses_ignore_padding(beam_size: int) -> None:
+    hybrid = head(beam_size=beam_size)
+    hidden, lengths, padded = batch(["abc", "b"], [7, 4])
+    loss, skipped = hybrid.loss(*hybrid(hidden, lengths), padded)
+    hyps = hybrid.decode(*hybrid(hidden, lengths))
+    hidden[1, 4:] = 100.0
+    assert hybrid.loss(*hybrid(hidden, lengths), padded) == (loss, skipped)
+    assert hybrid.decode(*hybrid(hidden, lengths)) == hyps
+    assert hyps[1] == hybrid.decode(*hybrid(hidden[1:, :4], lengths[1:]))[0]
+
+
+def test_overfits_a_few_utterances_and_reloads_to_decode_identically() -> None:
+    texts = ["one", "two", "oh"]
+    hidden, lengths, few = batch(texts, [8, 7, 6])
+    hybrid = head(label_smoothing=0.0).train()
+    optimizer = torch.optim.Adam(hybrid.parameters(), lr=0.01)
+    losses = []
+    for _ in range(80):
+        loss, _ = hybrid.loss(*hybrid(hidden, lengths), few)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    hybrid.eval()
+    assert losses[-1] < 0.05 * losses[0]
+    assert hybrid.decode(*hybrid(hidden, lengths)) == texts
+    reloaded = head()
+    reloaded.load_state_dict(hybrid.state_dict())
+    assert reloaded.decode(*reloaded(hidden, lengths)) == texts
