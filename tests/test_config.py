@@ -9,6 +9,7 @@ from hydra.utils import instantiate
 
 import asrlab
 from asrlab.model.build import build_datamodule, build_model, build_tokenizer
+from asrlab.model.heads.ctc import CTCHead
 from helpers import compose_train
 
 CONF = Path(asrlab.__file__).parent / "conf"
@@ -48,7 +49,7 @@ def test_model_options_build_a_model_that_runs(override: str, tmp_path: Path) ->
     assert lengths[0] > lengths[1]
     if override == "head=classifier":
         assert scores.shape == (2, len(set(TEXTS)))
-    elif override == "head=aed":  # the encoder memory its decoder attends to
+    elif override in ("head=aed", "head=ctc_aed"):  # the encoder memory its decoder attends to
         assert scores.shape == (2, lengths.max(), cfg.head.d_model)
     elif override == "head=rnnt":  # encoder states in the joint space
         assert scores.shape[::2] == (2, cfg.head.joint_dim) and lengths.max() == scores.shape[1]
@@ -107,5 +108,8 @@ def test_experiments_compose_into_a_model_and_data_module(option: str, tmp_path:
     model = build_model(cfg, tokenizer)
     datamodule = build_datamodule(cfg, tokenizer)
     assert datamodule.sample_rate == cfg.data.sample_rate == cfg.features.sample_rate
-    log_probs, _ = model(torch.randn(1, cfg.data.sample_rate), torch.tensor([cfg.data.sample_rate]))
-    assert log_probs.shape[-1] == tokenizer.vocab_size
+    wave, length = torch.randn(1, cfg.data.sample_rate), torch.tensor([cfg.data.sample_rate])
+    if isinstance(model.head, CTCHead):
+        log_probs, _ = model(wave, length)
+        assert log_probs.shape[-1] == tokenizer.vocab_size
+    assert len(model.transcribe(wave, length)) == 1
