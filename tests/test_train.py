@@ -198,6 +198,21 @@ def test_bpe_tokenizer_and_lm_are_fitted_to_the_training_transcripts(
 
 
 @pytest.mark.slow
+def test_ctc_aed_head_trains_end_to_end_and_its_checkpoint_decodes_identically(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    overrides = manifest_overrides(tiny_synth) + TINY_MODEL + ["debug=fast", "head=ctc_aed"]
+    overrides += ["head.d_model=32", "head.num_layers=1", "head.ffn_dim=64", "head.beam_size=2"]
+    metrics = train(compose_train(overrides, tmp_path))
+    assert metrics["test_wer"] >= 0.0
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    model, _ = load_model(last)
+    again, _ = load_model(last)
+    waves, lengths = torch.randn(2, 8000), torch.tensor([8000, 5000])
+    assert model.eval().transcribe(waves, lengths) == again.eval().transcribe(waves, lengths)
+
+
+@pytest.mark.slow
 def test_aed_head_trains_end_to_end_and_its_checkpoint_decodes_identically(
     tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
