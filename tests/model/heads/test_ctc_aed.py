@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 import asrlab
 from asrlab.data.batch import Batch
 from asrlab.decoders.ctc_prefix import CTCPrefixScorer
+from asrlab.decoders.lm import build_arpa
 from asrlab.model.contracts import Head
 from asrlab.model.heads.aed import AEDHead
 from asrlab.model.heads.ctc_aed import CTCAEDHead
@@ -155,3 +156,20 @@ def test_overfits_a_few_utterances_and_reloads_to_decode_identically() -> None:
     reloaded = head()
     reloaded.load_state_dict(hybrid.state_dict())
     assert reloaded.decode(*reloaded(hidden, lengths)) == texts
+
+
+def test_an_lm_joins_the_search_by_shallow_fusion_and_a_missing_one_is_named(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match="head.lm=.*no such file"):
+        head(lm=str(tmp_path / "missing.arpa"))
+    build_arpa(["a b", "a"], tmp_path / "lm.arpa", order=2, unit="char")
+    hidden, lengths, _ = batch(["a", "b"], [6, 5])
+    plain = head(max_length_ratio=0.5)
+    fused = head(max_length_ratio=0.5, lm=str(tmp_path / "lm.arpa"), lm_weight=5.0)
+    memory, _ = plain(hidden, lengths)
+    for ours, theirs in zip(
+        fused.nbest(memory, lengths), plain.nbest(memory, lengths), strict=True
+    ):
+        assert set("".join(map(TOKENIZER.decode, [h[0] for h in ours]))) <= set("ab ")
+        assert ours != theirs
