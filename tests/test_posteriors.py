@@ -21,11 +21,11 @@ def test_posteriors_match_the_model_and_round_trip(tiny_run: Path, tmp_path: Pat
     first = datamodule.datasets["test"][0]
     index = posteriors.ids.index(first.id)
     scores, lengths = model(first.wave[None], torch.tensor([len(first.wave)]))
-    torch.testing.assert_close(posteriors.log_probs[index], scores[0, : lengths[0]])
+    torch.testing.assert_close(posteriors.scores[index], scores[0, : lengths[0]])
     assert posteriors.texts[index] == first.text
 
     posteriors.save(tmp_path / "test.pt")
     loaded = Posteriors.load(tmp_path / "test.pt")
     assert loaded.texts == posteriors.texts and loaded.seconds == posteriors.seconds
     padded, lengths = next(loaded.batches(batch_size=3))
-    assert padded.shape[0] == 3 and lengths.tolist() == [len(lp) for lp in loaded.log_probs[:3]]
+    assert padded.shape[0] == 3 and lengths.tolist() == loaded.lengths[:3]

@@ -90,7 +90,13 @@ def test_resume_refuses_a_checkpoint_that_would_run_code(
 
 
 def test_posteriors_load_refuses_a_file_that_would_run_code(tmp_path: Path) -> None:
-    posteriors = {"log_probs": [torch.zeros(3, 4)], "texts": ["a"], "ids": ["u"], "seconds": [1.0]}
+    posteriors = {
+        "scores": [torch.zeros(3, 4)],
+        "lengths": [3],
+        "texts": ["a"],
+        "ids": ["u"],
+        "seconds": [1.0],
+    }
     Posteriors(**posteriors).save(tmp_path / "test.pt")
     assert Posteriors.load(tmp_path / "test.pt").texts == ["a"]
     path, marker = crafted(posteriors, "builtins.exec", tmp_path)

@@ -41,7 +41,7 @@ def test_val_ratio_is_the_blank_share_of_all_valid_frames(tiny_model, validate) 
     events = validate(model, datamodule, [BlankRatio()])
     logged = events.Scalars("val/blank_ratio")[-1].value
     posteriors = compute_posteriors(model, datamodule, "val")
-    frames = torch.cat(posteriors.log_probs).argmax(dim=-1)
+    frames = torch.cat(posteriors.scores).argmax(dim=-1)
     expected = (frames == model.tokenizer.blank_id).float().mean().item()
     assert 0.0 < expected < 1.0
     assert logged == pytest.approx(expected, rel=1e-5)

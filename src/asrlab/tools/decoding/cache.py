@@ -8,10 +8,10 @@ the cache folder (by default RUN/logprobs/ beside the checkpoint's run):
     lm-<key>.arpa         an n-gram LM of the training transcripts (asrlab.decoders.resolve)
     *.lock                flock'ed while the file of the same name is computed
 
-The log-probs' key hashes the checkpoint file and the split's manifest (each by absolute path,
-size and mtime_ns: a rewritten file gets a new key), the split and the data config. A file is
-computed under an exclusive lock and written to a temporary file renamed into place: concurrent
-trials compute it once, and none reads a half-written file.
+The log-probs' key hashes the file format (`posteriors.FORMAT`), the checkpoint file and the
+split's manifest (each by absolute path, size and mtime_ns: a rewritten file gets a new key), the
+split and the data config. A file is computed under an exclusive lock and written to a temporary
+file renamed into place: concurrent trials compute it once, and none reads a half-written file.
 """
 
 import json
@@ -23,7 +23,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.storage import content_key, file_key, write_atomically, write_once
-from asrlab.tools.decoding.posteriors import Posteriors
+from asrlab.tools.decoding.posteriors import FORMAT, Posteriors
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def cached_posteriors(
     call computed them."""
     manifest = instantiate(train_cfg.data.source).prepare()[split]
     covered = {
+        "format": FORMAT,
         "checkpoint": str(checkpoint.resolve()),
         "checkpoint_key": file_key(checkpoint),
         "split": split,

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from asrlab.decoders.resolve import DecoderConfigError, for_trained_run
 from asrlab.model.build import build_datamodule
+from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
 from asrlab.tools.decoding.cache import cached_posteriors, run_cache_dir
 from asrlab.tools.decoding.posteriors import Posteriors, compute_posteriors
@@ -50,6 +51,12 @@ def decode(cfg: DictConfig) -> dict[str, Any]:
     split_stage(cfg.split)  # a bad split fails here, before the checkpoint is read
     checkpoint = checkpoint_path(cfg.ckpt_path)
     model, run_cfg = load_checkpoint(checkpoint)
+    if not isinstance(model.head, CTCHead):
+        raise EvaluationError(
+            f"ckpt_path={checkpoint}: asrlab-decode sweeps decoders over CTC log-probs; a "
+            f"{type(model.head).__name__} head decodes itself with its training options: "
+            "evaluate it with asrlab-eval"
+        )
     cache_dir = Path(cfg.cache_dir or run_cache_dir(checkpoint))
     posteriors, logprobs, computed = cached_posteriors(
         cache_dir,
@@ -63,7 +70,8 @@ def decode(cfg: DictConfig) -> dict[str, Any]:
     except DecoderConfigError as err:
         raise EvaluationError(str(err)) from None
     lm = Path(decoder.lm) if decoder.get("lm") else None
-    result = decode_posteriors("decoder", decoder, posteriors, model.tokenizer)
+    built = instantiate(decoder)(tokenizer=model.tokenizer)
+    result = decode_posteriors("decoder", built, decoder, posteriors)
 
     metrics = {
         **{f"{cfg.split}_{name}": value for name, value in result.metrics.items()},

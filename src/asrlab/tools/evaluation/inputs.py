@@ -1,5 +1,8 @@
 """What asrlab-eval's config points at, checked: the checkpoint, the data and the decoders.
 
+A CTC head's log-probs go through any decoder config; every other head decodes its own scores
+(`Head.decode`) with the options it was trained with, as the `checkpoint` decoder.
+
 Bad input raises `EvaluationError`, whose message says what to give instead.
 """
 
@@ -7,9 +10,11 @@ import logging
 import pickle
 from pathlib import Path
 
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from asrlab.decoders.resolve import DecoderConfigError, for_trained_run
+from asrlab.model.contracts import Decoder
 from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
 from asrlab.training.checkpoint import load_model
@@ -50,7 +55,7 @@ def checkpoint_path(value: str | None) -> Path:
 
 
 def load_checkpoint(path: Path) -> tuple[ASRModel, DictConfig]:
-    """The checkpoint's model (eval mode) and its run's config; a CTC model, or an error."""
+    """The checkpoint's model (eval mode) and its run's config, or an error."""
     try:
         model, run_cfg = load_model(path)
     except (
@@ -65,12 +70,6 @@ def load_checkpoint(path: Path) -> tuple[ASRModel, DictConfig]:
             f"ckpt_path={path}: cannot load its model ({type(err).__name__}: {err}); give a "
             "checkpoint asrlab-train wrote, in its run folder (RUN/checkpoints/*.ckpt)"
         ) from err
-    if not isinstance(model.head, CTCHead):
-        raise EvaluationError(
-            f"ckpt_path={path}: its {type(model.head).__name__} head gives no CTC log-probs: "
-            "asrlab-eval decodes CTC models; other heads are not supported yet (the run's test "
-            "metrics are in its metrics.json)"
-        )
     return model, run_cfg
 
 
@@ -118,3 +117,26 @@ def decoder_configs(
         except DecoderConfigError as err:
             raise EvaluationError(str(err)) from None
     return configs
+
+
+def build_decoders(
+    decoders: DictConfig | None, model: ASRModel, run_cfg: DictConfig, checkpoint: Path
+) -> dict[str, tuple[Decoder, DictConfig]]:
+    """Each `decoders` entry's decoder and config: for a CTC head, built from
+    `decoder_configs`; any other head is its own and only decoder, `checkpoint`, its config the
+    run's `head`."""
+    if isinstance(model.head, CTCHead):
+        configs = decoder_configs(decoders, run_cfg, checkpoint)
+        return {name: (instantiate(c)(tokenizer=model.tokenizer), c) for name, c in configs.items()}
+    head = type(model.head).__name__
+    if decoders is None or set(decoders) != {CHECKPOINT_DECODER}:
+        raise EvaluationError(
+            f"decoders={list(decoders or [])}: a {head} head decodes its own outputs, so "
+            f"decoders=[{CHECKPOINT_DECODER}] is its only choice (decoders apply to CTC heads)"
+        )
+    if options := list(decoders[CHECKPOINT_DECODER]):
+        raise EvaluationError(
+            f"decoders.{CHECKPOINT_DECODER}.{options[0]}: a {head} head decodes with the options "
+            "it was trained with (head.*), which asrlab-eval does not change"
+        )
+    return {CHECKPOINT_DECODER: (model.head, run_cfg.head)}

@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint: its log-probs on a split, once; each decoder over them; the files."""
+"""Evaluate a checkpoint: its head's scores on a split, once; each decoder over them; the files."""
 
 import json
 import logging
@@ -6,17 +6,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.model.build import build_datamodule
+from asrlab.model.contracts import Decoder
 from asrlab.model.metrics import text_scores
-from asrlab.text.tokenizer import Tokenizer
 from asrlab.tools.decoding.posteriors import Posteriors, compute_posteriors
 from asrlab.tools.evaluation.inputs import (
+    build_decoders,
     checkpoint_path,
     data_config,
-    decoder_configs,
     load_checkpoint,
     split_stage,
 )
@@ -28,12 +28,13 @@ log = logging.getLogger(__name__)
 
 
 def decode(
-    name: str, config: DictConfig, posteriors: Posteriors, tokenizer: Tokenizer
+    name: str, decoder: Decoder, config: DictConfig, posteriors: Posteriors
 ) -> DecoderResult:
-    """The `config` decoder's hypotheses for `posteriors`, scored; decoding alone is timed."""
-    decoder = instantiate(config)(tokenizer=tokenizer)
+    """`decoder`'s hypotheses for `posteriors`, scored, with its `config` for the record;
+    decoding alone is timed."""
     start = time.perf_counter()
-    hyps = [hyp for batch in posteriors.batches() for hyp in decoder.decode(*batch)]
+    with torch.inference_mode():
+        hyps = [hyp for batch in posteriors.batches() for hyp in decoder.decode(*batch)]
     seconds = time.perf_counter() - start
     utterances = zip(posteriors.ids, posteriors.texts, hyps, strict=True)
     return DecoderResult(
@@ -69,7 +70,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     stage = split_stage(cfg.split)
     checkpoint = checkpoint_path(cfg.ckpt_path)
     model, run_cfg = load_checkpoint(checkpoint)
-    decoders = decoder_configs(cfg.get("decoders"), run_cfg, checkpoint)
+    decoders = build_decoders(cfg.get("decoders"), model, run_cfg, checkpoint)
     datamodule = build_datamodule(data_config(cfg, run_cfg), model.tokenizer)
     datamodule.setup(stage)
 
@@ -77,7 +78,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     posteriors = compute_posteriors(model, datamodule, cfg.split)
     acoustic_seconds = time.perf_counter() - start
     results = [
-        decode(name, config, posteriors, model.tokenizer) for name, config in decoders.items()
+        decode(name, decoder, config, posteriors) for name, (decoder, config) in decoders.items()
     ]
     evaluation = Evaluation(
         checkpoint=checkpoint.resolve(),

@@ -1,4 +1,5 @@
-"""The decoder that turns a checkpoint's CTC log-probs into text: its own or another config's."""
+"""The decoder that turns a checkpoint's head scores into text: for a CTC head its own decoder or
+another config's; any other head decodes its own scores."""
 
 from pathlib import Path
 
@@ -16,12 +17,15 @@ def choose_decoder(
 ) -> Decoder:
     """The model's own decoder, or the `decoder` config (partial, as in training) built with its
     tokenizer; its fitted parts (`lm: train`) are those of the run of `checkpoint`, whose config
-    is `run_cfg` (`asrlab.decoders.resolve.for_trained_run`)."""
+    is `run_cfg` (`asrlab.decoders.resolve.for_trained_run`). A head other than CTC is its own
+    decoder (`Head.decode`, with its training options) and takes no `decoder`."""
     if not isinstance(model.head, CTCHead):
-        raise ValueError(
-            f"transcribing needs a CTC model; this checkpoint's head is a "
-            f"{type(model.head).__name__} (head=ctc when training)"
-        )
+        if decoder is not None:
+            raise ValueError(
+                f"decoder=...: a {type(model.head).__name__} head decodes its own outputs; "
+                "decoders apply to CTC heads (leave decoder out)"
+            )
+        return model.head
     if decoder is None:
         return model.head.decoder
     decoder = for_trained_run(decoder, "decoder", checkpoint, run_cfg)
