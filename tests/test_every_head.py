@@ -1,0 +1,86 @@
+"""asrlab-eval and asrlab-transcribe on a head other than CTC (attention, AED): the head decodes
+its own scores; asrlab-decode, which sweeps CTC decoders, refuses it in one line."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from asrlab.data.audio import read_audio
+from asrlab.data.manifest import read_manifest
+from asrlab.tools.decoding.run import decode
+from asrlab.tools.evaluation.inputs import EvaluationError
+from asrlab.tools.evaluation.run import evaluate
+from asrlab.tools.inference.run import prepare, transcribe
+from asrlab.training.checkpoint import load_model
+from asrlab.training.compose import compose_config
+from asrlab.training.run import train
+from helpers import compose_train, manifest_overrides
+
+TINY_AED = ["encoder.hidden_size=32", "encoder.num_layers=1", "head=aed", "debug=fast"]
+TINY_AED += ["head.d_model=32", "head.num_layers=1", "head.ffn_dim=64"]
+
+
+@pytest.fixture(scope="module")
+def aed_run(tiny_synth: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny AED run folder (one training step, greedy decoding)."""
+    run_dir = tmp_path_factory.mktemp("aed_run")
+    train(compose_train(manifest_overrides(tiny_synth) + TINY_AED, run_dir))
+    return run_dir
+
+
+def _checkpoint(run: Path) -> Path:
+    return run / json.loads((run / "metrics.json").read_text())["best_checkpoint"]
+
+
+def test_eval_decodes_with_the_head_as_the_run_tested(aed_run: Path, tmp_path: Path) -> None:
+    cfg = compose_config([f"ckpt_path={_checkpoint(aed_run)}"], tmp_path, config_name="eval")
+    decoders = evaluate(cfg)["decoders"]
+    trained = json.loads((aed_run / "metrics.json").read_text())
+    for name in ("wer", "cer", "acc"):
+        assert decoders["checkpoint"][name] == pytest.approx(trained[f"test_{name}"], abs=1e-6)
+    assert decoders["checkpoint"]["decoder"]["_target_"].endswith("AEDHead")
+    assert "| checkpoint |" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("decoders=[checkpoint,greedy]", r"AEDHead head decodes its own outputs.*only choice"),
+        ("+decoders.checkpoint.beam_size=4", r"decoders.checkpoint.beam_size: a AEDHead head"),
+    ],
+)
+def test_eval_refuses_ctc_decoders_for_the_head(
+    aed_run: Path, tmp_path: Path, override: str, message: str
+) -> None:
+    overrides = [f"ckpt_path={_checkpoint(aed_run)}", override]
+    with pytest.raises(EvaluationError, match=message):
+        evaluate(compose_config(overrides, tmp_path, config_name="eval"))
+
+
+def test_transcribe_gives_the_heads_text_without_words_and_long_files_whole(
+    aed_run: Path, tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    ckpt = aed_run / "checkpoints" / "last.ckpt"
+    paths = [Path(u.audio_filepath) for u in read_manifest(tiny_synth["test"])[:3]]
+    out = tmp_path / "out.jsonl"
+    # Every file is longer than a chunk: a head's scores are not joined, each goes through whole.
+    overrides = [f"ckpt_path={ckpt}", f"inputs=[{','.join(map(str, paths))}]", f"out={out}"]
+    overrides += ["chunk_seconds=0.2", "overlap_seconds=0.05"]
+    cfg = compose_config(overrides, tmp_path, config_name="transcribe")
+    assert transcribe(cfg, *prepare(cfg)) == []
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    model, _ = load_model(ckpt)
+    for path, line in zip(paths, lines, strict=True):
+        wave = read_audio(path, 16000)
+        assert line["text"] == model.transcribe(wave[None], torch.tensor([len(wave)]))[0]
+        assert line["words"] is None
+    with pytest.raises(ValueError, match="AEDHead head decodes its own outputs"):
+        prepare(compose_config([*overrides, "decoder=greedy"], tmp_path, config_name="transcribe"))
+
+
+def test_decode_refuses_the_head_in_one_line(aed_run: Path, tmp_path: Path) -> None:
+    cfg = compose_config([f"ckpt_path={_checkpoint(aed_run)}"], tmp_path, config_name="decode")
+    with pytest.raises(EvaluationError, match="asrlab-decode sweeps decoders over CTC log-probs"):
+        decode(cfg)
