@@ -14,7 +14,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from asrlab.batch import Batch
 from asrlab.data.tokenizer import Tokenizer
-from asrlab.metrics import TEXT_METRICS
+from asrlab.metrics import TEXT_METRICS, UtteranceErrors
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
@@ -52,6 +52,8 @@ class ASRModel(pl.LightningModule):
                 for name, metric in TEXT_METRICS.items()
             }
         )
+        # The test split's per-utterance errors, for the WER's bootstrap interval.
+        self.test_utterance_errors = UtteranceErrors()
 
     def features(
         self, inputs: torch.Tensor, lengths: torch.Tensor
@@ -105,10 +107,15 @@ class ASRModel(pl.LightningModule):
             metric = self.text_metrics[f"{stage}_{name}"]
             metric.update(hyps, batch.texts)
             self.log(f"{stage}/{name}", metric, prog_bar=name == "wer", batch_size=size)
+        if stage == "test":
+            self.test_utterance_errors.update(hyps, batch.texts)
         return {"loss": loss, "hyps": hyps}
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
         return self._evaluate(batch, "val")
+
+    def on_test_epoch_start(self) -> None:
+        self.test_utterance_errors.reset()
 
     def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
         return self._evaluate(batch, "test")

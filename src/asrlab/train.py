@@ -23,6 +23,7 @@ from asrlab.build import (
     training_texts,
 )
 from asrlab.diagnose.preflight import preflight
+from asrlab.evaluation.bootstrap import wer_interval
 from asrlab.run_info import run_info, write_run_info
 from asrlab.trial import run_trial
 from asrlab.trust import UntrustedTargetError, check_command_line
@@ -52,8 +53,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if checkpoint is not None else ""
     (test,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+    errors, words = (t.cpu().numpy() for t in model.test_utterance_errors.compute())
     metrics = {
         "test_wer": test["test/wer"],
+        "test_wer_ci95": list(wer_interval(errors, words)) if len(errors) else None,
         "test_cer": test["test/cer"],
         "test_acc": test["test/acc"],
         "test_loss": test["test/loss"],
@@ -87,7 +90,7 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
     scores = {
         f"hp/{k}": v
         for k, v in metrics.items()
-        if k.startswith(("test_", "best_val")) and v is not None
+        if k.startswith(("test_", "best_val")) and isinstance(v, int | float)
     }
     scores.update(
         {"hp/num_params": metrics["num_params"], "hp/train_seconds": metrics["train_seconds"]}
