@@ -195,7 +195,7 @@ class SynthDigits:
         sample_rate: int = 16000,
         num_train: int = 2600,
         num_val: int = 200,
-        num_test: int = 2000,
+        num_test: int = 5000,
         seed: int = 1234,
         min_digits: int = 1,
         max_digits: int = 5,
