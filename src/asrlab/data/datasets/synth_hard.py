@@ -7,7 +7,7 @@ decaying noise impulse response, RT60 drawn from `rt60_range`, for a `reverb_pro
 utterances), gets additive noise of one kind per utterance at an SNR drawn from `snr_db_range`,
 then a telephone channel: the data's rate (8 kHz by default) and a 300-3400 Hz band-pass.
 
-Noise kinds: `white`; `pink` (1/f power) and `brown` (1/f^2); `babble`, two to four other
+Noise kinds: `white`; `pink` (1/f power) and `brown` (1/f^2); `babble`, three to six other
 digit strings of the split's own voices said at once; `hum`, 50 or 60 Hz mains with harmonics.
 
 Whole base voices (accent families) are held out: validation and test voices are of
@@ -33,7 +33,7 @@ from asrlab.data.datasets.synth_digits import (
     speak,
 )
 
-HELD_OUT_BASES = ("en-029", "en-gb-scotland")
+HELD_OUT_BASES = ("en-gb-x-rp", "en-us-nyc")
 NOISE_KINDS = ("white", "pink", "brown", "babble", "hum")
 TELEPHONE_BAND = (300.0, 3400.0)
 _PEAK = 0.9
@@ -124,10 +124,10 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarr
 def _babble(
     settings: _HardSettings, split: str, length: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """(length,) two to four random digit strings of the split's voices, said at once."""
+    """(length,) three to six random digit strings of the split's voices, said at once."""
     voices = hard_split_voices(split)
     babble = np.zeros(length, np.float32)
-    for _ in range(rng.integers(2, 5)):
+    for _ in range(rng.integers(3, 7)):
         text = " ".join(DIGIT_WORDS[d] for d in rng.integers(0, 10, size=9))
         talker = speak(settings, text, voices[rng.integers(len(voices))], rng)
         talker = np.resize(talker, length)  # repeated or cut to the utterance's length
@@ -184,22 +184,22 @@ class SynthDigitsHard(SynthDigits):
         self,
         root: str,
         sample_rate: int = 8000,
-        num_train: int = 4000,
+        num_train: int = 3400,
         num_val: int = 200,
         num_test: int = 2000,
         seed: int = 1234,
         min_digits: int = 1,
         max_digits: int = 9,
         workers: int = 2,
-        rate_range: Sequence[int] = (110, 260),
-        pitch_range: Sequence[int] = (5, 95),
+        rate_range: Sequence[int] = (125, 225),
+        pitch_range: Sequence[int] = (20, 80),
         snr_db_range: Sequence[float] = (0.0, 20.0),
         silence_range: Sequence[float] = (0.05, 0.35),
         oh_prob: float = 0.5,
         double_prob: float = 0.5,
         noise_kinds: Sequence[str] = NOISE_KINDS,
-        reverb_prob: float = 0.5,
-        rt60_range: Sequence[float] = (0.2, 0.8),
+        reverb_prob: float = 0.25,
+        rt60_range: Sequence[float] = (0.1, 0.5),
         band: Sequence[float] = TELEPHONE_BAND,
     ) -> None:
         super().__init__(
