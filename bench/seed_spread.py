@@ -103,6 +103,21 @@ def pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
 
 
+def per_seed(runs: dict[int, dict[str, Any]]) -> str:
+    """`seed: WER [low - high]` of each run, in %."""
+    cells = []
+    for seed, run in runs.items():
+        interval = run["test_wer_ci95"]
+        bounds = f" [{pct(interval[0])} - {pct(interval[1])}]" if interval else ""
+        cells.append(f"{seed}: {pct(run['test_wer'])}{bounds}")
+    return "; ".join(cells)
+
+
+def mean_seconds(runs: dict[int, dict[str, Any]]) -> str:
+    seconds = [run["train_seconds"] for run in runs.values()]
+    return f"{statistics.mean(seconds):.0f}" if seconds else "-"
+
+
 def markdown(rows: list[dict[str, Any]], pairs: list[list[str]]) -> str:
     lines = [
         SECTION,
@@ -116,18 +131,9 @@ def markdown(rows: list[dict[str, Any]], pairs: list[list[str]]) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        per_seed = "; ".join(
-            f"{seed}: {pct(run['test_wer'])}"
-            + (" [{} - {}]".format(*map(pct, run["test_wer_ci95"])) if run["test_wer_ci95"] else "")
-            for seed, run in r["runs"].items()
-        )
-        seconds = [run["train_seconds"] for run in r["runs"].values()]
         lines.append(
             f"| {r['task']} | {r['config']} | {len(r['runs'])} | {pct(r['mean'])} ± "
-            f"{pct(r['std'])} | {per_seed or '-'} | "
-            f"{statistics.mean(seconds):.0f} |"
-            if seconds
-            else f"| {r['task']} | {r['config']} | 0 | - | - | - |"
+            f"{pct(r['std'])} | {per_seed(r['runs']) or '-'} | {mean_seconds(r['runs'])} |"
         )
     lines += [
         "",
