@@ -110,3 +110,4 @@ def test_nemo_like_sets_each_nemo_knob(tmp_path: Path) -> None:
     assert (specaugment.time_masks, specaugment.max_time_width) == (10, None)
     assert cfg.scheduler.warmup_ratio == 0.15 and cfg.data.num_buckets == 1
     assert list(cfg.optimizer.betas) == [0.9, 0.98] and cfg.optimizer.weight_decay == 0.01
+    assert cfg.trainer.gradient_clip_val == 0.0
