@@ -7,14 +7,10 @@ from asrlab.schedulers import cosine
 
 
 def lrs(total_steps: int, **kwargs: float) -> list[float]:
+    """The schedule's factor of the lr at each step of the run."""
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    scheduler = cosine(optimizer, total_steps, **kwargs)
-    rates = []
-    for _ in range(total_steps):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    return rates
+    (factor,) = cosine(optimizer, total_steps, **kwargs).lr_lambdas
+    return [factor(step) for step in range(total_steps)]
 
 
 def test_warmup_ratio_warms_up_over_that_share_of_the_run() -> None:
