@@ -113,3 +113,15 @@ def test_experiments_compose_into_a_model_and_data_module(option: str, tmp_path:
         log_probs, _ = model(wave, length)
         assert log_probs.shape[-1] == tokenizer.vocab_size
     assert len(model.transcribe(wave, length)) == 1
+
+
+def test_nemo_like_sets_each_nemo_knob(tmp_path: Path) -> None:
+    cfg = compose_train(["experiment=nemo_like"], tmp_path)
+    model = build_model(cfg, build_tokenizer(cfg, _texts), _texts)
+    frontend, specaugment = model.frontend, model.augment.transforms[0]
+    assert (frontend.frame_length, frontend.center, frontend.dither) == (512, True, 1e-5)
+    assert frontend.preemph == 0.97 and model.head.reduction == "mean_batch"
+    assert (specaugment.time_masks, specaugment.max_time_width) == (10, None)
+    assert cfg.scheduler.warmup_ratio == 0.15 and cfg.data.num_buckets == 1
+    assert list(cfg.optimizer.betas) == [0.9, 0.98] and cfg.optimizer.weight_decay == 0.01
+    assert cfg.trainer.gradient_clip_val == 0.0

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from asrlab.model.ctc import ctc_feasible, ctc_loss
@@ -30,3 +31,19 @@ def test_all_infeasible_gives_zero_loss_with_finite_grad() -> None:
     )
     loss.backward()
     assert skipped.item() == 1 and loss.item() == 0.0 and torch.isfinite(logits.grad).all()
+
+
+def test_mean_batch_averages_whole_utterance_losses() -> None:
+    torch.manual_seed(0)
+    log_probs = torch.randn(2, 8, 6).log_softmax(-1)
+    targets, target_lengths = torch.tensor([[1, 2, 3], [4, 0, 0]]), torch.tensor([3, 1])
+    frames = torch.tensor([8, 6])
+    per_token, _ = ctc_loss(log_probs, frames, targets, target_lengths)
+    per_utterance, _ = ctc_loss(log_probs, frames, targets, target_lengths, reduction="mean_batch")
+    whole = torch.nn.functional.ctc_loss(
+        log_probs.transpose(0, 1), targets, frames, target_lengths, reduction="none"
+    )
+    torch.testing.assert_close(per_utterance, whole.mean())
+    torch.testing.assert_close(per_token, (whole / target_lengths).mean())
+    with pytest.raises(ValueError, match="reduction"):
+        ctc_loss(log_probs, frames, targets, target_lengths, reduction="sum")

@@ -6,7 +6,8 @@ them), and logs one line naming them:
 
 - training configs (asrlab-train, asrlab-doctor, and so asrlab-reproduce and asrlab-resume):
   one epoch of two training batches, one validation and one test batch (`TRAINING`);
-  synth_digits at 24/8/8 utterances (`SYNTH_DIGITS`) unless the command picks other data;
+  synth_digits (or synth_digits_hard) at 24/8/8 utterances (`SYNTH_DIGITS`) unless the command
+  picks other data;
 - an Optuna search (`hparams_search=...`): two trials, one at a time (`OPTUNA`).
 
 The README's commands run this way in tests/test_readme.py.
@@ -29,6 +30,8 @@ TRAINING = [
     "++trainer.limit_val_batches=1",
     "++trainer.limit_test_batches=1",
 ]
+# The data options whose sizes SYNTH_DIGITS sets.
+SYNTHETIC = ("synth_digits", "synth_digits_hard")
 SYNTH_DIGITS = ["data.source.num_train=24", "data.source.num_val=8", "data.source.num_test=8"]
 OPTUNA = ["hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=1"]
 # Options that replace the primary config (a run's saved .hydra/config.yaml): its data as saved.
@@ -56,11 +59,12 @@ def smoke_overrides(args: list[str], training: bool) -> list[str]:
 
 
 def _picks_other_data(args: list[str]) -> bool:
-    """Whether the command trains on anything but the default synth_digits: a `data=` option, an
-    experiment that overrides `/data`, or another primary config."""
+    """Whether the command trains on anything but synth_digits (or synth_digits_hard, which has
+    the same size keys): a `data=` option, an experiment that overrides `/data`, or another
+    primary config."""
     for arg in args:
         key, _, value = arg.partition("=")
-        if key in _CONFIG_OPTIONS or (key == "data" and value != "synth_digits"):
+        if key in _CONFIG_OPTIONS or (key == "data" and value not in SYNTHETIC):
             return True
         if key == "experiment":
             experiment = resources.files("asrlab.conf") / "experiment" / f"{value}.yaml"

@@ -22,17 +22,24 @@ def ctc_feasible(
     return frame_lengths >= ctc_min_frames(targets, target_lengths)
 
 
+REDUCTIONS = ("mean_token", "mean_batch")
+
+
 def ctc_loss(
     log_probs: torch.Tensor,
     frame_lengths: torch.Tensor,
     targets: torch.Tensor,
     target_lengths: torch.Tensor,
     blank: int = 0,
+    reduction: str = "mean_token",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean over feasible utterances of the CTC loss divided by the label length.
+    """Mean over feasible utterances of the CTC loss divided by the label length (`mean_token`),
+    or of each utterance's whole loss (`mean_batch`, NeMo's default: long utterances weigh more).
 
     log_probs (B, T, V) float32 log-softmax. Returns (loss scalar, number of skipped utterances).
     """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     feasible = ctc_feasible(targets, target_lengths, frame_lengths)
     losses = F.ctc_loss(
         log_probs.transpose(0, 1),
@@ -43,8 +50,9 @@ def ctc_loss(
         reduction="none",
         zero_infinity=True,
     )
-    per_token = losses / target_lengths.clamp(min=1)
+    if reduction == "mean_token":
+        losses = losses / target_lengths.clamp(min=1)
     skipped = (~feasible).sum()
     if skipped == len(feasible):
-        return per_token.sum() * 0.0, skipped
-    return per_token[feasible].mean(), skipped
+        return losses.sum() * 0.0, skipped
+    return losses[feasible].mean(), skipped

@@ -1,10 +1,15 @@
 """Feature frontends: padded waveforms (B, S) to padded log features (B, T, F).
 
-Every frontend is exactly padding-invariant. Frames never start at a negative sample and only
-cover valid samples (`center=False`), so an utterance of S valid samples gives
-T = max(1, (S - frame_length) // hop_samples + 1) frames (`output_frames`). An utterance shorter
+Every frontend is exactly padding-invariant. By default frames never start at a negative sample
+and only cover valid samples (`center=False`), so an utterance of S valid samples gives
+T = max(1, (S - frame_length) // hop_samples + 1) frames (`output_frames`). With `center=True`
+each utterance gets frame_length // 2 zeros at either end first (NeMo's and torch.stft's centred
+frames, constant padding), so frame t is centred on sample t * hop_samples. An utterance shorter
 than one frame still gets one frame, computed over its samples followed by zeros, so CTC always
 has input. Normalisation statistics use valid frames only, and padded output frames are zeros.
+
+Before framing, in training only, `dither` adds white noise of that standard deviation to the
+valid samples; then `preemph` (0: off) filters them with y[n] = x[n] - preemph * x[n - 1].
 """
 
 import contextlib
@@ -66,15 +71,23 @@ class Frontend(nn.Module):
         frame_length: int,
         hop_samples: int,
         normalize: str,
+        dither: float = 0.0,
+        preemph: float = 0.0,
+        center: bool = False,
     ):
         super().__init__()
         if normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+        if dither < 0 or not 0 <= preemph < 1:
+            raise ValueError(f"need dither >= 0 and 0 <= preemph < 1, got {dither}, {preemph}")
         self.sample_rate = sample_rate
         self.n_features = n_features
         self.frame_length = frame_length
         self.hop_samples = hop_samples
         self.normalize = normalize
+        self.dither = dither
+        self.preemph = preemph
+        self.center = center
 
     def spectra(self, wave: Tensor) -> Tensor:
         """(B, S) float32 waveforms with S >= frame_length -> (B, F, T) features."""
@@ -82,15 +95,27 @@ class Frontend(nn.Module):
 
     def output_frames(self, samples: Tensor) -> Tensor:
         """(N,) valid samples -> (N,) valid frames, at least 1."""
-        frames = torch.div(samples - self.frame_length, self.hop_samples, rounding_mode="floor")
+        padded = samples + 2 * (self.frame_length // 2) if self.center else samples
+        frames = torch.div(padded - self.frame_length, self.hop_samples, rounding_mode="floor")
         return (frames + 1).clamp(min=1)
+
+    def condition(self, wave: Tensor) -> Tensor:
+        """(B, S) -> (B, S): dither (training only), then pre-emphasis; padding not yet zeroed."""
+        if self.training and self.dither > 0:
+            wave = wave + self.dither * torch.randn_like(wave)
+        if self.preemph > 0:
+            wave = torch.cat([wave[:, :1], wave[:, 1:] - self.preemph * wave[:, :-1]], dim=1)
+        return wave
 
     def forward(self, wave: Tensor, wave_lengths: Tensor) -> tuple[Tensor, Tensor]:
         # Features are computed in float32 even inside a mixed-precision step.
         with torch.autocast(wave.device.type, enabled=False):
             # Zeroing past each end makes the frame of a too-short utterance exact whatever the
             # padding holds; padding the batch to one frame gives every utterance its frame.
-            wave = wave.float().masked_fill(~frame_mask(wave_lengths, wave.shape[1]), 0.0)
+            valid = frame_mask(wave_lengths, wave.shape[1])
+            wave = self.condition(wave.float()).masked_fill(~valid, 0.0)
+            if self.center:
+                wave = nn.functional.pad(wave, (self.frame_length // 2, self.frame_length // 2))
             if wave.shape[1] < self.frame_length:
                 wave = nn.functional.pad(wave, (0, self.frame_length - wave.shape[1]))
             feats = self.spectra(wave).transpose(1, 2)
@@ -157,18 +182,22 @@ def mel_spectrogram(
     hop_length: int,
     f_min: float,
     f_max: float | None,
+    n_fft: int | None = None,
 ) -> T.MelSpectrogram:
-    """Power mel spectrogram, (B, S) -> (B, n_mels, T), frames of exactly win_length samples.
+    """Power mel spectrogram, (B, S) -> (B, n_mels, T), frames of exactly n_fft samples (default
+    win_length), the Hann window of win_length samples centred in each.
 
     Too many mels for the frames' FFT bins (80 at 8 kHz with 25 ms frames) leave low filters
     empty: a warning says so once, and the features stay as they are (checkpoints trained with
     them still load and score the same).
     """
-    _warn_empty_filters(sample_rate, n_mels, win_length, f_min, f_max)
+    n_fft = n_fft or win_length
+    _warn_empty_filters(sample_rate, n_mels, n_fft, f_min, f_max)
     with _without_empty_filter_warning():
         return T.MelSpectrogram(
             sample_rate=sample_rate,
-            n_fft=win_length,
+            n_fft=n_fft,
+            win_length=win_length,
             hop_length=hop_length,
             f_min=f_min,
             f_max=f_max,
@@ -183,7 +212,10 @@ def log_mels(mel: T.MelSpectrogram, wave: Tensor) -> Tensor:
 
 
 class LogMel(Frontend):
-    """Log mel filterbank energies; F = n_features mel bins."""
+    """Log mel filterbank energies; F = n_features mel bins.
+
+    Frames span `n_fft` samples (null: the window's), the win_ms window centred in them.
+    """
 
     def __init__(
         self,
@@ -194,11 +226,22 @@ class LogMel(Frontend):
         f_min: float = 0.0,
         f_max: float | None = None,
         normalize: str = "utterance",
+        n_fft: int | None = None,
+        center: bool = False,
+        dither: float = 0.0,
+        preemph: float = 0.0,
     ):
         win_length = ms_to_samples(sample_rate, win_ms)
         hop_length = ms_to_samples(sample_rate, hop_ms)
-        super().__init__(sample_rate, n_features, win_length, hop_length, normalize)
-        self.mel = mel_spectrogram(sample_rate, n_features, win_length, hop_length, f_min, f_max)
+        if n_fft is not None and n_fft < win_length:
+            raise ValueError(f"n_fft ({n_fft}) is shorter than the window ({win_length} samples)")
+        frame_length = n_fft or win_length
+        super().__init__(
+            sample_rate, n_features, frame_length, hop_length, normalize, dither, preemph, center
+        )
+        self.mel = mel_spectrogram(
+            sample_rate, n_features, win_length, hop_length, f_min, f_max, n_fft
+        )
 
     def spectra(self, wave: Tensor) -> Tensor:
         return log_mels(self.mel, wave)

@@ -14,7 +14,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from asrlab.data.batch import Batch
 from asrlab.model.contracts import Encoder, Frontend, Head
-from asrlab.model.metrics import TEXT_METRICS
+from asrlab.model.metrics import TEXT_METRICS, UtteranceErrors
 from asrlab.text.tokenizer import Tokenizer
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
@@ -53,6 +53,8 @@ class ASRModel(pl.LightningModule):
                 for name, metric in TEXT_METRICS.items()
             }
         )
+        # The test split's per-utterance errors, for the WER's bootstrap interval.
+        self.test_utterance_errors = UtteranceErrors()
 
     def output_frames(self, samples: torch.Tensor) -> torch.Tensor:
         """(N,) valid samples -> (N,) the output frames (of the encoder, hence of the head) that
@@ -122,10 +124,15 @@ class ASRModel(pl.LightningModule):
             metric = self.text_metrics[f"{stage}_{name}"]
             metric.update(hyps, batch.texts)
             self.log(f"{stage}/{name}", metric, prog_bar=name == "wer", batch_size=size)
+        if stage == "test":
+            self.test_utterance_errors.update(hyps, batch.texts)
         return {"loss": loss, "hyps": hyps}
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
         return self._evaluate(batch, "val")
+
+    def on_test_epoch_start(self) -> None:
+        self.test_utterance_errors.reset()
 
     def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
         return self._evaluate(batch, "test")

@@ -17,6 +17,7 @@ from asrlab.model.build import (
     build_tokenizer,
     build_trainer,
 )
+from asrlab.training.bootstrap import wer_interval
 from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import run_info, write_run_info
@@ -49,8 +50,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     # None when a run resumed in a copy of its folder (Lightning keeps only the best path then).
     best_score = checkpoint.best_model_score if best else None
     (test,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+    errors, words = (t.cpu().numpy() for t in model.test_utterance_errors.compute())
     metrics = {
         "test_wer": test["test/wer"],
+        "test_wer_ci95": list(wer_interval(errors, words)) if len(errors) else None,
         "test_cer": test["test/cer"],
         "test_acc": test["test/acc"],
         "test_loss": test["test/loss"],
@@ -95,7 +98,11 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
     params = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in parts}
     params.update(seed=cfg.seed, max_epochs=cfg.trainer.max_epochs)
     scored = ("test_", "best_val", "num_params", "train_seconds")
-    scores = {f"hp/{k}": v for k, v in metrics.items() if k.startswith(scored) and v is not None}
+    scores = {
+        f"hp/{k}": v
+        for k, v in metrics.items()
+        if k.startswith(scored) and isinstance(v, int | float)
+    }
     for logger in trainer.loggers:
         logger.log_hyperparams(params, metrics=scores)
         logger.finalize("success")

@@ -41,9 +41,18 @@ def onecycle(optimizer: Optimizer, total_steps: int, pct_start: float = 0.15) ->
 
 
 def cosine(
-    optimizer: Optimizer, total_steps: int, warmup_steps: int = 100, min_ratio: float = 0.01
+    optimizer: Optimizer,
+    total_steps: int,
+    warmup_steps: int = 100,
+    min_ratio: float = 0.01,
+    warmup_ratio: float | None = None,
 ) -> LRScheduler:
-    """Linear warm-up for `warmup_steps`, then cosine decay to `min_ratio` of the lr."""
+    """Linear warm-up for `warmup_steps` (or `warmup_ratio` of the run's steps, NeMo's way),
+    then cosine decay to `min_ratio` of the lr."""
+    if warmup_ratio is not None:
+        if not 0.0 <= warmup_ratio < 1.0:
+            raise ValueError(f"scheduler.warmup_ratio must be in [0, 1), got {warmup_ratio}")
+        warmup_steps = round(warmup_ratio * total_steps)
 
     def factor(step: int) -> float:
         if step < warmup_steps:

@@ -59,6 +59,13 @@ def test_time_mask_width_follows_each_length(seed):
     assert torch.all(masked_rows < torch.tensor([15, 12, 3]))
 
 
+def test_uncapped_time_mask_width_is_a_fraction_of_each_length():
+    module = SpecAugment(freq_masks=0, time_masks=1, time_width=0.5, max_time_width=None)
+    widths = torch.stack([(augment(module, seed) == 0).all(dim=2).sum(dim=1) for seed in range(40)])
+    assert torch.all(widths < torch.tensor([100, 60, 18]))
+    assert widths[:, 0].max() > 40  # the default cap's width
+
+
 def test_compose_applies_in_order_and_empty_is_identity():
     feats = make_feats()
     assert torch.equal(Compose([]).train()(feats, LENGTHS)[0], feats)

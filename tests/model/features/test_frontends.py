@@ -150,3 +150,40 @@ def test_empty_mel_filters_are_reported_once_in_asrlab_words(
         "at most 67 leave none: lower features.n_features (features.n_mels for mfcc)"
     ]
     assert frontends.empty_mel_filters(8000, 67, 200, 0.0, None) == 0
+
+
+NEMO_LIKE = {"n_fft": 512, "center": True, "dither": 1e-5, "preemph": 0.97}
+
+
+@pytest.mark.parametrize("n_samples", [1, 100, 399, 400, 8000])
+def test_centred_frames_of_n_fft_samples(n_samples):
+    frontend = LogMel(n_fft=512, center=True)
+    feats, lengths = frontend(make_wave(n_samples, 0)[None], torch.tensor([n_samples]))
+    assert frontend.frame_length == 512
+    assert lengths.tolist() == [n_samples // 160 + 1] == [feats.shape[1]]
+
+
+def test_nemo_like_knobs_keep_padding_invariance():
+    frontend = LogMel(**NEMO_LIKE).eval()
+    utterances = [make_wave(6000, 0), make_wave(9001, 1), make_wave(250, 2)]
+    batch_feats, batch_lengths = frontend(*pad_batch(utterances, 9500))
+    for i, wave in enumerate(utterances):
+        feats, lengths = frontend(wave[None], torch.tensor([len(wave)]))
+        assert batch_lengths[i] == lengths[0]
+        torch.testing.assert_close(batch_feats[i, : lengths[0]], feats[0], atol=1e-5, rtol=1e-5)
+
+
+def test_preemphasis_filters_and_dither_acts_in_training_only():
+    wave = make_wave(4000, 0)[None]
+    emphasised = LogMel(preemph=0.97).condition(wave)
+    torch.testing.assert_close(emphasised[0, 1:], wave[0, 1:] - 0.97 * wave[0, :-1])
+    assert emphasised[0, 0] == wave[0, 0]
+    dithered = LogMel(dither=1e-2)
+    assert torch.equal(dithered.eval().condition(wave), wave)
+    noise = dithered.train().condition(wave) - wave
+    assert 0.005 < noise.std() < 0.02
+
+
+def test_n_fft_shorter_than_the_window_rejected():
+    with pytest.raises(ValueError, match="n_fft"):
+        LogMel(n_fft=256)

@@ -93,6 +93,8 @@ class _Settings:
 
 
 _BlockResult = tuple[str, int, list[dict]]
+Synthesizer = Callable[[_Settings, str, int], tuple[np.ndarray, str, str]]
+"""(settings, split, index) -> one utterance: (waveform at the target rate, text, voice)."""
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,25 @@ class _Block:
     start: int
     stop: int
     folder: Path
+    synthesize: Synthesizer
 
 
 @cache
 def _resampler(sample_rate: int) -> Resample:
     """From espeak-ng's rate; the same filter as `torchaudio.functional.resample`, built once."""
     return Resample(ESPEAK_RATE, sample_rate)
+
+
+def speak(settings: _Settings, text: str, voice: str, rng: np.random.Generator) -> np.ndarray:
+    """`text` said by `voice` at a random rate and pitch of `settings`, at the target rate."""
+    engine = get_espeak()
+    engine.set_voice(voice)
+    engine.set_rate(int(rng.integers(settings.rate_range[0], settings.rate_range[1] + 1)))
+    engine.set_pitch(int(rng.integers(settings.pitch_range[0], settings.pitch_range[1] + 1)))
+    engine.seed(int(rng.integers(2**31)))
+    speech = engine.synthesize(text)
+    with torch.inference_mode():
+        return _resampler(settings.sample_rate)(torch.from_numpy(speech)).numpy()
 
 
 def _synthesize(settings: _Settings, split: str, index: int) -> tuple[np.ndarray, str, str]:
@@ -119,15 +134,7 @@ def _synthesize(settings: _Settings, split: str, index: int) -> tuple[np.ndarray
     text = " ".join(DIGIT_WORDS[d] for d in digits)
     voices = split_voices(split)
     voice = voices[rng.integers(len(voices))]
-
-    engine = get_espeak()
-    engine.set_voice(voice)
-    engine.set_rate(int(rng.integers(settings.rate_range[0], settings.rate_range[1] + 1)))
-    engine.set_pitch(int(rng.integers(settings.pitch_range[0], settings.pitch_range[1] + 1)))
-    engine.seed(int(rng.integers(2**31)))
-    speech = engine.synthesize(text)
-    with torch.inference_mode():
-        speech = _resampler(settings.sample_rate)(torch.from_numpy(speech)).numpy()
+    speech = speak(settings, text, voice, rng)
 
     lead, trail = (rng.uniform(*settings.silence_range, size=2) * settings.sample_rate).astype(int)
     wave = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(trail, np.float32)])
@@ -141,7 +148,7 @@ def _make_block(block: _Block) -> _BlockResult:
     get_espeak().restart()
     rows = []
     for index in range(block.start, block.stop):
-        wave, text, voice = _synthesize(block.settings, block.split, index)
+        wave, text, voice = block.synthesize(block.settings, block.split, index)
         relative = f"wavs/{block.split}/{block.split}-{index:05d}.wav"
         write_audio(block.folder / relative, wave, block.settings.sample_rate)
         duration = len(wave) / block.settings.sample_rate
@@ -175,13 +182,17 @@ class SynthDigits:
     The default `num_train` gives about one hour of training audio.
     """
 
+    name = "synth_digits"
+    """The cache folder's prefix; a variant task (synth_hard) sets its own, and `synthesize`."""
+    synthesize = staticmethod(_synthesize)
+
     def __init__(
         self,
         root: str | Path,
         sample_rate: int = 16000,
         num_train: int = 2600,
         num_val: int = 200,
-        num_test: int = 300,
+        num_test: int = 5000,
         seed: int = 1234,
         min_digits: int = 1,
         max_digits: int = 5,
@@ -225,7 +236,7 @@ class SynthDigits:
     @property
     def folder(self) -> Path:
         """The cache folder, named from a hash of `params`."""
-        return self.root / f"synth_digits-{content_key(self.params, 10)}"
+        return self.root / f"{self.name}-{content_key(self.params, 10)}"
 
     def manifests(self) -> dict[str, Path]:
         """Where the manifest of each split is (or will be once prepared)."""
@@ -249,7 +260,14 @@ class SynthDigits:
 
     def _blocks(self, folder: Path) -> list[_Block]:
         return [
-            _Block(self.settings, split, start, min(start + BLOCK_SIZE, count), folder)
+            _Block(
+                self.settings,
+                split,
+                start,
+                min(start + BLOCK_SIZE, count),
+                folder,
+                self.synthesize,
+            )
             for split, count in self.counts.items()
             for start in range(0, count, BLOCK_SIZE)
         ]

@@ -43,7 +43,8 @@ class SpecAugment(nn.Module):
     """Frequency and time masking (Park et al., 2019) with mask value 0, the normalised mean.
 
     Each utterance draws its own masks, all inside its valid frames: frequency bands of width
-    below `freq_width`, and time bands of width below min(time_width * length, max_time_width).
+    below `freq_width`, and time bands of width below min(time_width * length, max_time_width);
+    `max_time_width` null leaves the fraction uncapped, as NeMo's `time_width` below 1 is.
     torchaudio's masking helpers are not used because they mask across the padded length.
     """
 
@@ -53,7 +54,7 @@ class SpecAugment(nn.Module):
         freq_width: int = 15,
         time_masks: int = 2,
         time_width: float = 0.05,
-        max_time_width: int = 40,
+        max_time_width: int | None = 40,
     ):
         super().__init__()
         if not 0.0 <= time_width <= 1.0:
@@ -79,7 +80,9 @@ class SpecAugment(nn.Module):
         valid = torch.arange(frames, device=feats.device) < lengths[:, None]
         n_bins = torch.full_like(lengths, n_features)
         freq = random_bands(n_bins, n_bins.clamp(max=self.freq_width), self.freq_masks, n_features)
-        time_limit = (lengths * self.time_width).floor().clamp(max=self.max_time_width)
+        time_limit = (lengths * self.time_width).floor()
+        if self.max_time_width is not None:
+            time_limit = time_limit.clamp(max=self.max_time_width)
         time = random_bands(lengths, time_limit, self.time_masks, frames)
         mask = (freq[:, None, :] | time[:, :, None]) & valid[:, :, None]
         return feats.masked_fill(mask, 0.0), lengths

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from asrlab.data.batch import Batch
 from asrlab.model.contracts import Decoder
-from asrlab.model.ctc import ctc_loss
+from asrlab.model.ctc import REDUCTIONS, ctc_loss
 from asrlab.text.tokenizer import Tokenizer
 
 
@@ -18,6 +18,7 @@ class CTCHead(nn.Module):
         input_dim: encoder output width H.
         tokenizer: the run's tokenizer; V = tokenizer.vocab_size.
         decoder: builds the decoder from the tokenizer (a `decoder=...` config, partial).
+        reduction: how the loss averages, `mean_token` or `mean_batch` (`model.ctc.ctc_loss`).
     """
 
     def __init__(
@@ -25,8 +26,12 @@ class CTCHead(nn.Module):
         input_dim: int,
         tokenizer: Tokenizer,
         decoder: Callable[..., Decoder],
+        reduction: str = "mean_token",
     ) -> None:
         super().__init__()
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"head.reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
         self.linear = nn.Linear(input_dim, tokenizer.vocab_size)
         self.tokenizer = tokenizer
         self.decoder = decoder(tokenizer=tokenizer)
@@ -36,9 +41,14 @@ class CTCHead(nn.Module):
         return self.linear(hidden).float().log_softmax(dim=-1), lengths
 
     def loss(self, scores: Tensor, lengths: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:
-        """Mean per-token CTC loss, and the number of utterances too long for their frames."""
+        """Mean CTC loss (`reduction`), and the number of utterances too long for their frames."""
         return ctc_loss(
-            scores, lengths, batch.targets, batch.target_lengths, self.tokenizer.blank_id
+            scores,
+            lengths,
+            batch.targets,
+            batch.target_lengths,
+            self.tokenizer.blank_id,
+            self.reduction,
         )
 
     @torch.no_grad()
