@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 from torchmetrics.text import WordErrorRate
 
 from asrlab.model.metrics import UtteranceErrors
@@ -61,3 +62,12 @@ def test_utterance_errors_add_up_to_the_logged_wer() -> None:
     errors, words = metric.compute()
     assert errors.tolist() == [1, 1, 1, 0] and words.tolist() == [3, 1, 2, 4]
     assert errors.sum() / words.sum() == pytest.approx(float(WordErrorRate()(hyps, refs)))
+
+
+def test_utterance_errors_compute_after_a_sync_across_processes() -> None:
+    """Syncing ("cat") turns each list state into one tensor, as under DDP."""
+    metric = UtteranceErrors()
+    metric.errors, metric.words = torch.tensor([1, 0, 2]), torch.tensor([3, 4, 5])
+    errors, words = metric.compute()
+    assert errors.tolist() == [1, 0, 2] and words.tolist() == [3, 4, 5]
+    assert [t.numel() for t in UtteranceErrors().compute()] == [0, 0]

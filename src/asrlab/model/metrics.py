@@ -30,7 +30,7 @@ class UtteranceErrors(Metric):
         self.words.append(torch.tensor([w for _, w in counts], device=self.device))
 
     def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.errors:
+        if isinstance(self.errors, list) and not self.errors:
             empty = torch.zeros(0, dtype=torch.long, device=self.device)
             return empty, empty
         return _cat(self.errors), _cat(self.words)
