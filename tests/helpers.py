@@ -1,5 +1,6 @@
 """Test helpers: small audio, manifests and run folders written on the fly."""
 
+import inspect
 import itertools
 import json
 import logging
@@ -9,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
+import asrlab
 from asrlab.data.audio import write_audio
+from asrlab.data.batch import Batch
 from asrlab.model.frontends import LogMel
+from asrlab.text.tokenizer import CharTokenizer
 from asrlab.training.compose import compose_config
 
 SAMPLE_RATE = 16000
@@ -153,3 +158,32 @@ def write_sweep(root: Path) -> Path:
     failed = root / "sweep" / "3_gru"
     write_run(failed, gru, 1e-1, None, [0.9], error="loss is NaN at step 12")
     return root
+
+
+def text_batch(texts: list[str], hidden: torch.Tensor, lengths: torch.Tensor) -> Batch:
+    """A Batch of encoder states `hidden` (B, T, H) and `lengths` (B,) whose targets are `texts`,
+    encoded by the char tokenizer and padded with blank (0)."""
+    ids = [torch.tensor(CharTokenizer().encode(text)) for text in texts]
+    targets = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True)
+    target_lengths = torch.tensor([len(i) for i in ids])
+    return Batch(hidden, lengths, targets, target_lengths, texts, texts)
+
+
+def assert_head_config_lists_every_default(name: str) -> None:
+    """conf/head/NAME.yaml lists its head's constructor arguments, in order, with their defaults
+    (all but input_dim and tokenizer, which the build gives)."""
+    config = OmegaConf.load(Path(asrlab.__file__).parent / "conf" / "head" / f"{name}.yaml")
+    parameters = inspect.signature(get_class(config._target_)).parameters
+    assert list(config)[1:] == list(parameters)[2:]
+    for key in list(config)[1:]:
+        assert config[key] == parameters[key].default, key
+
+
+def random_head_inputs(
+    texts: list[str], frames: list[int], width: int = 6
+) -> tuple[torch.Tensor, torch.Tensor, Batch]:
+    """Seeded random encoder states (B, max frames, width), their lengths (B,) and a Batch of
+    the texts: what a head's loss and decoding take."""
+    torch.manual_seed(1)
+    hidden, lengths = torch.randn(len(texts), max(frames), width), torch.tensor(frames)
+    return hidden, lengths, text_batch(texts, hidden, lengths)

@@ -1,18 +1,12 @@
 """The attention encoder-decoder head: teacher-forced loss, greedy and beam decoding, guards."""
 
-import inspect
-from pathlib import Path
-
 import pytest
 import torch
-from hydra.utils import get_class
-from omegaconf import OmegaConf
 
-import asrlab
-from asrlab.data.batch import Batch
 from asrlab.model.contracts import Head
 from asrlab.model.heads.aed import AEDHead
 from asrlab.text.tokenizer import CharTokenizer
+from helpers import assert_head_config_lists_every_default, random_head_inputs
 
 TOKENIZER = CharTokenizer()
 TINY = {"d_model": 16, "num_layers": 1, "num_heads": 2, "ffn_dim": 32, "dropout": 0.0}
@@ -23,33 +17,17 @@ def head(**kwargs: float) -> AEDHead:
     return AEDHead(6, TOKENIZER, **{**TINY, **kwargs}).eval()
 
 
-def batch(texts: list[str], frames: list[int]) -> tuple[torch.Tensor, torch.Tensor, Batch]:
-    """Random encoder states (B, max frames, 6), their lengths, and a batch of the texts."""
-    torch.manual_seed(1)
-    ids = [TOKENIZER.encode(text) for text in texts]
-    targets = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
-    for row, tokens in zip(targets, ids, strict=True):
-        row[: len(tokens)] = torch.tensor(tokens)
-    lengths = torch.tensor(frames)
-    target_lengths = torch.tensor([len(tokens) for tokens in ids])
-    hidden = torch.randn(len(texts), max(frames), 6)
-    return hidden, lengths, Batch(hidden, lengths, targets, target_lengths, texts, texts)
-
-
 def test_keeps_the_head_contract_and_its_config_lists_every_default() -> None:
     aed = head()
     assert isinstance(aed, Head)
-    hidden, lengths, _ = batch(["ab"], [5])
+    hidden, lengths, _ = random_head_inputs(["ab"], [5])
     memory, out_lengths = aed(hidden, lengths)
     assert memory.shape == (1, 5, 16) and out_lengths is lengths
-    config = OmegaConf.load(Path(asrlab.__file__).parent / "conf" / "head" / "aed.yaml")
-    parameters = inspect.signature(get_class(config._target_)).parameters
-    assert list(config)[1:] == list(parameters)[2:]
-    assert all(config[key] == parameters[key].default for key in list(parameters)[2:])
+    assert_head_config_lists_every_default("aed")
 
 
 def test_beam_of_one_is_greedy_and_the_nbest_is_sorted_with_the_beam_result_first() -> None:
-    hidden, lengths, _ = batch(["a", "b", "c"], [9, 6, 4])
+    hidden, lengths, _ = random_head_inputs(["a", "b", "c"], [9, 6, 4])
     greedy = head(max_length_ratio=0.5)
     memory, _ = greedy(hidden, lengths)
     beam1 = head(max_length_ratio=0.5, beam_size=1)
@@ -68,7 +46,7 @@ def test_an_untrained_model_stops_at_the_maximum_length(beam_size: int) -> None:
     aed = head(beam_size=beam_size, max_length_ratio=0.5)
     with torch.no_grad():
         aed.output.bias[aed.sos_eos] = -1e4  # never ends by itself
-    hidden, lengths, _ = batch(["a", "b"], [8, 3])
+    hidden, lengths, _ = random_head_inputs(["a", "b"], [8, 3])
     texts = aed.decode(*aed(hidden, lengths))
     assert [len(text) for text in texts] == [4, 2]
 
@@ -76,13 +54,13 @@ def test_an_untrained_model_stops_at_the_maximum_length(beam_size: int) -> None:
 @pytest.mark.parametrize("beam_size", [1, 2])
 def test_loss_and_hypotheses_ignore_padding(beam_size: int) -> None:
     aed = head(beam_size=beam_size)
-    hidden, lengths, padded = batch(["abc", "b"], [7, 4])
+    hidden, lengths, padded = random_head_inputs(["abc", "b"], [7, 4])
     hidden[1, 4:] = 100.0
     loss, skipped = aed.loss(*aed(hidden, lengths), padded)
     hyps = aed.decode(*aed(hidden, lengths))
-    _, _, alone = batch(["b"], [4])
+    _, _, alone = random_head_inputs(["b"], [4])
     alone_loss, _ = aed.loss(*aed(hidden[1:, :4], lengths[1:]), alone)
-    _, _, first = batch(["abc"], [7])
+    _, _, first = random_head_inputs(["abc"], [7])
     first_loss, _ = aed.loss(*aed(hidden[:1], lengths[:1]), first)
     # The mean is over target tokens (<eos> included): 4 of the first utterance, 2 of the second.
     torch.testing.assert_close(loss, (4 * first_loss + 2 * alone_loss) / 6)
@@ -92,14 +70,14 @@ def test_loss_and_hypotheses_ignore_padding(beam_size: int) -> None:
 
 def test_a_target_longer_than_the_positional_encoding_is_refused() -> None:
     aed = head(max_positions=4)
-    hidden, lengths, long = batch(["abcd"], [6])
+    hidden, lengths, long = random_head_inputs(["abcd"], [6])
     with pytest.raises(ValueError, match="utterance abcd has 4 tokens .*head.max_positions"):
         aed.loss(*aed(hidden, lengths), long)
 
 
 def test_overfits_a_few_utterances_and_reloads_to_decode_identically() -> None:
     texts = ["one", "two", "oh"]
-    hidden, lengths, few = batch(texts, [6, 5, 4])
+    hidden, lengths, few = random_head_inputs(texts, [6, 5, 4])
     aed = head(label_smoothing=0.0).train()
     optimizer = torch.optim.Adam(aed.parameters(), lr=0.01)
     losses = []

@@ -1,21 +1,17 @@
 """The hybrid CTC/attention head: weighted loss, joint CTC/attention beam search, guards."""
 
-import inspect
 from pathlib import Path
 
 import pytest
 import torch
-from hydra.utils import get_class
-from omegaconf import OmegaConf
 
-import asrlab
-from asrlab.data.batch import Batch
 from asrlab.decoders.ctc_prefix import CTCPrefixScorer
 from asrlab.decoders.lm import build_arpa
 from asrlab.model.contracts import Head
 from asrlab.model.heads.aed import AEDHead
 from asrlab.model.heads.ctc_aed import CTCAEDHead
 from asrlab.text.tokenizer import CharTokenizer
+from helpers import assert_head_config_lists_every_default, random_head_inputs
 
 TOKENIZER = CharTokenizer()
 TINY = {"d_model": 16, "num_layers": 1, "num_heads": 2, "ffn_dim": 32, "dropout": 0.0}
@@ -26,29 +22,13 @@ def head(**kwargs: float) -> CTCAEDHead:
     return CTCAEDHead(6, TOKENIZER, **{**TINY, **kwargs}).eval()
 
 
-def batch(texts: list[str], frames: list[int]) -> tuple[torch.Tensor, torch.Tensor, Batch]:
-    """Random encoder states (B, max frames, 6), their lengths, and a batch of the texts."""
-    torch.manual_seed(1)
-    ids = [TOKENIZER.encode(text) for text in texts]
-    targets = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
-    for row, tokens in zip(targets, ids, strict=True):
-        row[: len(tokens)] = torch.tensor(tokens)
-    lengths = torch.tensor(frames)
-    target_lengths = torch.tensor([len(tokens) for tokens in ids])
-    hidden = torch.randn(len(texts), max(frames), 6)
-    return hidden, lengths, Batch(hidden, lengths, targets, target_lengths, texts, texts)
-
-
 def test_keeps_the_head_contract_and_its_config_lists_every_default() -> None:
     hybrid = head()
     assert isinstance(hybrid, Head)
-    hidden, lengths, _ = batch(["ab"], [5])
+    hidden, lengths, _ = random_head_inputs(["ab"], [5])
     memory, out_lengths = hybrid(hidden, lengths)
     assert memory.shape == (1, 5, 16) and out_lengths is lengths
-    config = OmegaConf.load(Path(asrlab.__file__).parent / "conf" / "head" / "ctc_aed.yaml")
-    parameters = inspect.signature(get_class(config._target_)).parameters
-    assert list(config)[1:] == list(parameters)[2:]
-    assert all(config[key] == parameters[key].default for key in list(parameters)[2:])
+    assert_head_config_lists_every_default("ctc_aed")
 
 
 @pytest.mark.parametrize("key", ["ctc_weight", "decode_ctc_weight"])
@@ -59,7 +39,7 @@ def test_a_weight_outside_zero_one_is_refused_naming_its_key(key: str, weight: f
 
 
 def test_the_loss_weighs_ctc_against_attention() -> None:
-    hidden, lengths, few = batch(["ab", "c"], [6, 4])
+    hidden, lengths, few = random_head_inputs(["ab", "c"], [6, 4])
     losses = {w: head(ctc_weight=w).loss(*head()(hidden, lengths), few)[0] for w in (0, 0.3, 1)}
     torch.testing.assert_close(losses[0.3], 0.3 * losses[1] + 0.7 * losses[0])
     attention = AEDHead(6, TOKENIZER, **TINY)
@@ -68,7 +48,7 @@ def test_the_loss_weighs_ctc_against_attention() -> None:
 
 
 def test_without_ctc_the_joint_search_finds_the_attention_beam_result() -> None:
-    hidden, lengths, _ = batch(["a", "b", "c"], [9, 6, 4])
+    hidden, lengths, _ = random_head_inputs(["a", "b", "c"], [9, 6, 4])
     hybrid = head(decode_ctc_weight=0.0, beam_size=4, max_length_ratio=0.5)
     attention = AEDHead(6, TOKENIZER, **TINY, beam_size=4, length_penalty=0.0, max_length_ratio=0.5)
     attention.load_state_dict(hybrid.state_dict(), strict=False)
@@ -112,7 +92,7 @@ def _log_psi(log_probs: torch.Tensor, labels: list[int], eos: int | None) -> flo
 
 
 def test_beam_of_one_is_greedy_and_the_nbest_is_sorted_with_the_beam_result_first() -> None:
-    hidden, lengths, _ = batch(["a", "b", "c"], [9, 6, 4])
+    hidden, lengths, _ = random_head_inputs(["a", "b", "c"], [9, 6, 4])
     greedy = head(beam_size=1, max_length_ratio=0.5, decode_ctc_weight=0.5)
     memory, _ = greedy(hidden, lengths)
     limits = greedy.max_tokens(lengths).tolist()
@@ -129,7 +109,7 @@ def test_beam_of_one_is_greedy_and_the_nbest_is_sorted_with_the_beam_result_firs
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_loss_and_hypotheses_ignore_padding(beam_size: int) -> None:
     hybrid = head(beam_size=beam_size)
-    hidden, lengths, padded = batch(["abc", "b"], [7, 4])
+    hidden, lengths, padded = random_head_inputs(["abc", "b"], [7, 4])
     loss, skipped = hybrid.loss(*hybrid(hidden, lengths), padded)
     hyps = hybrid.decode(*hybrid(hidden, lengths))
     hidden[1, 4:] = 100.0
@@ -140,7 +120,7 @@ def test_loss_and_hypotheses_ignore_padding(beam_size: int) -> None:
 
 def test_overfits_a_few_utterances_and_reloads_to_decode_identically() -> None:
     texts = ["one", "two", "oh"]
-    hidden, lengths, few = batch(texts, [8, 7, 6])
+    hidden, lengths, few = random_head_inputs(texts, [8, 7, 6])
     hybrid = head(label_smoothing=0.0).train()
     optimizer = torch.optim.Adam(hybrid.parameters(), lr=0.01)
     losses = []
@@ -164,7 +144,7 @@ def test_an_lm_joins_the_search_by_shallow_fusion_and_a_missing_one_is_named(
     with pytest.raises(ValueError, match="head.lm=.*no such file"):
         head(lm=str(tmp_path / "missing.arpa"))
     build_arpa(["a b", "a"], tmp_path / "lm.arpa", order=2, unit="char")
-    hidden, lengths, _ = batch(["a", "b"], [6, 5])
+    hidden, lengths, _ = random_head_inputs(["a", "b"], [6, 5])
     plain = head(max_length_ratio=0.5)
     fused = head(max_length_ratio=0.5, lm=str(tmp_path / "lm.arpa"), lm_weight=5.0)
     memory, _ = plain(hidden, lengths)

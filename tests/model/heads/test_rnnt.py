@@ -1,17 +1,12 @@
 """The RNN-T head: the transducer loss, greedy and beam search, n-best, padding, the joint bound,
 training through `train()` and reloading its checkpoint."""
 
-import inspect
 import itertools
 from pathlib import Path
 
 import pytest
 import torch
-from hydra.utils import get_class
-from omegaconf import OmegaConf
 
-import asrlab
-from asrlab.data.batch import Batch
 from asrlab.model.contracts import Head
 from asrlab.model.heads.rnnt import JointTooLargeError, RNNTHead, rnnt_losses
 from asrlab.model.heads.rnnt_search import beam_search, greedy_search
@@ -20,10 +15,14 @@ from asrlab.tools.evaluation.inputs import load_checkpoint
 from asrlab.tools.exporting.acoustic import AcousticModel
 from asrlab.training.checkpoint import load_model
 from asrlab.training.run import train
-from helpers import compose_train, manifest_overrides
+from helpers import (
+    assert_head_config_lists_every_default,
+    compose_train,
+    manifest_overrides,
+    text_batch,
+)
 
 TOKENIZER = CharTokenizer()
-CONF = Path(asrlab.__file__).parent / "conf" / "head" / "rnnt.yaml"
 
 
 def tiny_head(**kwargs: object) -> RNNTHead:
@@ -32,19 +31,8 @@ def tiny_head(**kwargs: object) -> RNNTHead:
     return RNNTHead(6, TOKENIZER, **{**sizes, **kwargs}).eval()  # type: ignore[arg-type]
 
 
-def batch_of(texts: list[str], hidden: torch.Tensor, lengths: torch.Tensor) -> Batch:
-    ids = [torch.tensor(TOKENIZER.encode(t)) for t in texts]
-    targets = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True)
-    target_lengths = torch.tensor([len(i) for i in ids])
-    return Batch(hidden, lengths, targets, target_lengths, texts, [str(i) for i in range(len(ids))])
-
-
 def test_config_lists_every_constructor_default() -> None:
-    config = OmegaConf.load(CONF)
-    parameters = inspect.signature(get_class(config._target_)).parameters
-    assert list(config)[1:] == list(parameters)[2:]  # input_dim, tokenizer: given by the build
-    for key in list(config)[1:]:
-        assert config[key] == parameters[key].default, key
+    assert_head_config_lists_every_default("rnnt")
 
 
 def test_loss_is_the_sum_over_alignments_of_a_toy() -> None:
@@ -74,7 +62,7 @@ def test_keeps_the_head_contract_and_a_ctc_weight_adds_a_loss() -> None:
     hidden, lengths = torch.randn(2, 7, 6), torch.tensor([7, 4])
     scores, out_lengths = head(hidden, lengths)
     assert scores.shape == (2, 7, 16) and scores.dtype == torch.float32 and out_lengths is lengths
-    batch = batch_of(["ab", "c"], hidden, lengths)
+    batch = text_batch(["ab", "c"], hidden, lengths)
     loss, skipped = head.loss(scores, lengths, batch)
     assert loss > 0 and skipped == 0
 
@@ -99,10 +87,10 @@ def test_beam_of_one_is_greedy_and_the_nbest_is_sorted() -> None:
 def test_padding_changes_neither_loss_nor_hypotheses() -> None:
     head = tiny_head(beam_size=2)
     hidden, lengths = torch.randn(2, 8, 6), torch.tensor([8, 5])
-    batch = batch_of(["abc", "d"], hidden, lengths)
+    batch = text_batch(["abc", "d"], hidden, lengths)
     scores, _ = head(hidden, lengths)
     hyps = head.decode(scores, lengths)
-    alone = batch_of(["d"], hidden[1:, :5], lengths[1:])
+    alone = text_batch(["d"], hidden[1:, :5], lengths[1:])
     alone_scores, _ = head(alone.waves, alone.wave_lengths)
     assert head.decode(alone_scores, alone.wave_lengths) == hyps[1:]
     start = torch.zeros_like(batch.targets[:, :1])
@@ -122,7 +110,7 @@ def test_a_joint_beyond_max_joint_bytes_is_a_named_error() -> None:
     head = tiny_head(max_joint_bytes=1000)
     hidden, lengths = torch.randn(2, 8, 6), torch.tensor([8, 5])
     with pytest.raises(JointTooLargeError, match="head.max_joint_bytes=1000: lower data.batch"):
-        head.loss(*head(hidden, lengths), batch_of(["abc", "d"], hidden, lengths))
+        head.loss(*head(hidden, lengths), text_batch(["abc", "d"], hidden, lengths))
 
 
 def test_overfits_three_utterances() -> None:
@@ -130,7 +118,7 @@ def test_overfits_three_utterances() -> None:
     head = tiny_head(beam_size=3).train()
     hidden, lengths = torch.randn(3, 10, 6), torch.tensor([10, 8, 6])
     texts = ["abc", "ba", "cab"]
-    batch = batch_of(texts, hidden, lengths)
+    batch = text_batch(texts, hidden, lengths)
     optimizer = torch.optim.Adam(head.parameters(), lr=0.02)
     losses = []
     for _ in range(150):
