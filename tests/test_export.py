@@ -150,6 +150,22 @@ def test_export_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytest.Captu
     assert not_ours.value.code == 1 and "not an asrlab checkpoint" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("contents", ["garbage", "untrusted"])
+def test_an_unloadable_checkpoint_is_named_once_on_one_line(
+    contents: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bad = tmp_path / "bad.ckpt"
+    if contents == "garbage":  # torch's unpickling error spans several lines
+        bad.write_text("garbage\n")
+    else:
+        torch.save({"asrlab_config": {"encoder": {"_target_": "os.system"}}}, bad)
+    with pytest.raises(SystemExit) as error:
+        main([str(bad), "--out", str(tmp_path / "out")])
+    message = capsys.readouterr().err
+    assert error.value.code == 1 and message.count("\n") == 1
+    assert message.startswith(f"asrlab-export: {bad}: ") and message.count(str(bad)) == 1
+
+
 def _untrained(encoder: str, tiny_synth: dict[str, Path], run_dir: Path) -> AcousticModel:
     cfg = compose_train([*manifest_overrides(tiny_synth), f"encoder={encoder}"], run_dir)
     torch.manual_seed(0)

@@ -227,7 +227,7 @@ def test_aed_head_trains_end_to_end_and_its_checkpoint_decodes_identically(
     waves, lengths = torch.randn(2, 8000), torch.tensor([8000, 5000])
     assert model.eval().transcribe(waves, lengths) == again.eval().transcribe(waves, lengths)
     # Export refuses it, naming its head; transcription decodes with the head itself.
-    with pytest.raises(ValueError, match="exporting a AEDHead head is not supported yet"):
+    with pytest.raises(ValueError, match="head 'aed' is not supported yet; export supports"):
         AcousticModel(model)
     assert choose_decoder(model, None, last, run_cfg) is model.head
     doctor = ["doctor.audio=false", f"doctor.checkpoint={last}", *manifest_overrides(tiny_synth)]

@@ -1,11 +1,12 @@
-"""asrlab-export: a trained CTC model as TorchScript and/or ONNX, for use without asrlab.
+"""asrlab-export: a trained CTC or RNN-T model as TorchScript (and ONNX), for use without asrlab.
 
     asrlab-export RUN/checkpoints/last.ckpt --format both --out DIR
 
-Writes into DIR (default RUN/export) model.pt (TorchScript) and/or model.onnx: waveforms and
-their lengths in, CTC log-probs and their lengths out; tokenizer.json (the vocabulary); and
-model.json (inputs, outputs, sample rate, hop, encoder stride, blank id, dynamic axes, opset, and
-how far each file is from PyTorch on a check batch).
+Writes into DIR (default RUN/export), for CTC, model.pt (TorchScript) and/or model.onnx:
+waveforms and their lengths in, CTC log-probs and their lengths out; for RNN-T, encoder.pt,
+prediction.pt and joint.pt (TorchScript only) and rnnt_greedy.py, which decodes with them; and
+tokenizer.json (the vocabulary) and model.json (inputs, outputs, sample rate, hop, encoder
+stride, blank id, dynamic axes, opset, and how far each file is from PyTorch on a check batch).
 """
 
 import argparse
@@ -16,6 +17,8 @@ from pickle import UnpicklingError
 from asrlab.cli.quiet import quiet
 from asrlab.tools.exporting.bundle import ExportError, export_checkpoint
 from asrlab.tools.exporting.formats import FILES
+from asrlab.trust.configs import UntrustedTargetError
+from asrlab.trust.pickles import UnsafeCheckpointError
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -38,12 +41,29 @@ def main(argv: Sequence[str] | None = None) -> None:
         spec = export_checkpoint(args.checkpoint, out, formats)
     except KeyError as err:
         parser.exit(1, f"asrlab-export: {args.checkpoint} is not an asrlab checkpoint: no {err}\n")
+    except (UnsafeCheckpointError, UntrustedTargetError) as err:  # they name the checkpoint
+        parser.exit(1, f"asrlab-export: {one_line(err)}\n")
     except (ExportError, UnpicklingError, ValueError) as err:
-        parser.exit(1, f"asrlab-export: {args.checkpoint}: {err}\n")
+        parser.exit(1, f"asrlab-export: {args.checkpoint}: {one_line(err)}\n")
     for fmt in formats:
+        if fmt not in spec["files"]:
+            print(f"no {fmt}: a {spec['head']} head exports to TorchScript only")
+            continue
+        names = spec["files"][fmt]
+        paths = ", ".join(
+            str(out / name) for name in (names.values() if isinstance(names, dict) else [names])
+        )
         difference = spec["check"]["max_abs_diff"][fmt]
-        print(f"wrote {out / FILES[fmt]} (log-probs within {difference:.1g} of PyTorch)")
-    print(f"wrote {out / 'tokenizer.json'} and {out / 'model.json'}")
+        print(f"wrote {paths} (outputs within {difference:.1g} of PyTorch)")
+    extra = [spec["files"]["greedy"]] if "greedy" in spec["files"] else []
+    print(
+        f"wrote {', '.join(str(out / name) for name in [*extra, 'tokenizer.json', 'model.json'])}"
+    )
+
+
+def one_line(error: Exception) -> str:
+    """The error's message on one line (torch's unpickling errors span several)."""
+    return " ".join(str(error).split())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from asrlab.model.heads.rnnt import JointTooLargeError, RNNTHead, rnnt_losses
 from asrlab.model.heads.rnnt_search import beam_search, greedy_search
 from asrlab.text.tokenizer import CharTokenizer
 from asrlab.tools.evaluation.inputs import load_checkpoint
-from asrlab.tools.exporting.acoustic import AcousticModel
 from asrlab.training.checkpoint import load_model
 from asrlab.training.run import train
 from helpers import (
@@ -158,8 +157,6 @@ def test_trains_with_train_and_its_checkpoint_decodes_identically(
 
     loaded, _ = load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")  # asrlab-eval reads it
     assert loaded.transcribe(waves, lengths) == model.transcribe(waves, lengths)
-    with pytest.raises(ValueError, match="exporting a RNNTHead head is not supported yet"):
-        AcousticModel(model)
 
 
 def test_training_refuses_a_joint_beyond_max_joint_bytes(

@@ -1,4 +1,5 @@
-"""Writing an `AcousticModel` as TorchScript or ONNX, and running the written file again.
+"""Writing a graph (an `AcousticModel`, or an RNN-T's prediction step or joint) as TorchScript,
+the acoustic model also as ONNX, and running the written file again.
 
 TorchScript is `torch.jit.trace`: the frontend is not scriptable (module-level constants), and
 tracing records packed recurrences with their lengths as tensors. ONNX is the dynamo exporter
@@ -13,10 +14,11 @@ dynamic batch axis and a dynamic samples axis.
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import onnxruntime
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from asrlab.tools.exporting.acoustic import AcousticModel
 
@@ -35,7 +37,7 @@ Batch = tuple[Tensor, Tensor]  # waves (B, S) float32, wave_lengths (B,) int64
 Runner = Callable[[Tensor, Tensor], Batch]  # (waves, wave_lengths) -> (log_probs, lengths)
 
 
-def save_torchscript(model: AcousticModel, example: Batch, path: Path) -> None:
+def save_torchscript(model: nn.Module, example: tuple[Tensor, ...], path: Path) -> None:
     # Tracing warns wherever Python sees a tensor's value; whether the trace generalises is
     # what the check on other lengths (asrlab.tools.exporting.bundle) finds out.
     with warnings.catch_warnings():
@@ -63,12 +65,12 @@ def save_onnx(model: AcousticModel, example: Batch, path: Path) -> None:
 
 
 def load_torchscript(path: Path) -> Runner:
-    """The TorchScript file, run by torch (no asrlab code involved)."""
+    """The TorchScript file, run by torch (no asrlab code involved) on its inputs."""
     module = torch.jit.load(str(path))
 
     @torch.no_grad()
-    def run(waves: Tensor, wave_lengths: Tensor) -> Batch:
-        return module(waves, wave_lengths)
+    def run(*inputs: Tensor) -> Any:
+        return module(*inputs)
 
     return run
 
