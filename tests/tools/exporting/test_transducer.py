@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from asrlab.cli.export import main
+from asrlab.data.audio import read_audio, write_audio
 from asrlab.model.build import build_model, build_tokenizer
 from asrlab.model.heads.rnnt_search import greedy_search
 from asrlab.tools.exporting.bundle import noise_batch
@@ -77,6 +78,16 @@ def test_rnnt_graphs_greedy_decode_as_the_head(
     assert decode(waves, lengths) == expected  # padded to the longest
     for i, n in enumerate(lengths.tolist()):  # one at a time
         assert decode(waves[i : i + 1, :n], lengths[i : i + 1]) == [expected[i]]
+
+    # docs/export.md's RNN-T snippet prints the head's transcript.
+    page = (Path(__file__).parents[3] / "docs" / "export.md").read_text()
+    snippet = page.split("## RNN-T", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    write_audio(tmp_path / "utt.wav", waves[1], 16000)
+    exec(snippet.replace("DIR", str(out)), {})
+    wave = read_audio(tmp_path / "utt.wav", 16000)
+    text = model.transcribe(wave[None], torch.tensor([len(wave)]))[0]
+    assert text.strip() and capsys.readouterr().out == " ".join(text.split()) + "\n"
 
 
 def test_rnnt_refuses_onnx_alone(
