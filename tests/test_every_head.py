@@ -103,7 +103,6 @@ def test_decode_searches_the_cached_memory_as_the_head_decodes_the_audio(
     assert metrics["settings"]["beam_size"] == 2 and metrics["settings"]["length_penalty"] == 0.5
 
 
-
 @pytest.mark.parametrize(
     ("override", "message"),
     [

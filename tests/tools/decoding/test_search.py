@@ -1,4 +1,4 @@
-"""asrlab-decode on the heads that decode themselves (rnnt, aed, ctc_aed): their scores cached
+"""asrlab-decode on the heads that decode themselves (rnnt, ctc_aed): their scores cached
 once, their search settings (`search.*`) swept over them. Each head trains a tiny run, so these
 are slow; tests/test_every_head.py runs the AED head's by default."""
 
@@ -28,7 +28,6 @@ TINY = ["encoder.hidden_size=32", "encoder.num_layers=1", "debug=fast"]
 ATTENTION = ["head.d_model=32", "head.num_layers=1", "head.ffn_dim=64", "head.max_length_ratio=0.2"]
 HEADS = {
     "rnnt": ["head=rnnt", "head.joint_dim=16", "head.embedding_dim=8", "head.prediction_dim=16"],
-    "aed": ["head=aed", *ATTENTION],
     # Its LM is estimated from the training transcripts (head.lm: train) into the run folder.
     "ctc_aed": ["head=ctc_aed", *ATTENTION, "head.beam_size=2", "head.lm=train"]
     + ["head.lm_weight=0.5", "lm.unit=char", "lm.order=2"],
@@ -36,7 +35,6 @@ HEADS = {
 # Per head, search settings other than its training's, and the head attributes they set.
 SETTINGS = {
     "rnnt": ({"beam_size": 2}, {"beam_size": 2}),
-    "aed": ({"beam_size": 2, "length_penalty": 0.5}, {"beam_size": 2, "length_penalty": 0.5}),
     "ctc_aed": ({"beam_size": 1, "ctc_weight": 0.6}, {"beam_size": 1, "decode_ctc_weight": 0.6}),
 }
 
@@ -94,7 +92,6 @@ def test_decoding_the_cache_equals_the_heads_decoding_of_the_audio(
     ("head", "override", "message"),
     [
         ("rnnt", "search.beam_size=0", r"search.beam_size=0: head.nbest must be between 1 and"),
-        ("aed", "search.beam_size=0", r"search.beam_size=0: head.beam_size must be >= 1"),
         ("ctc_aed", "search.ctc_weight=1.5", r"search.ctc_weight=1.5: head.decode_ctc_weight"),
         ("rnnt", "search.ctc_weight=0.5", r"search.ctc_weight: a RNNTHead head's search takes "),
         ("ctc_aed", "search.lm=train", r"search.lm=train: head.lm=.*lm-.*arpa: none of its units"),
