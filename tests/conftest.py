@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny synth_digits dataset, generated once per session."""
+"""Shared fixtures: a tiny synth_digits dataset and run, generated once per session; a counter of
+the acoustic model's forward passes."""
 
 from pathlib import Path
 
@@ -29,3 +30,21 @@ def tiny_run(tiny_synth: dict[str, Path], tmp_path_factory: pytest.TempPathFacto
     ]
     train(compose_train(overrides, run_dir))
     return run_dir
+
+
+@pytest.fixture
+def forward_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the acoustic model's forward passes (one entry per batch)."""
+    import torch
+
+    from asrlab.model.module import ASRModel
+
+    calls: list[int] = []
+    forward = ASRModel.forward
+
+    def counting(self: ASRModel, inputs: torch.Tensor, lengths: torch.Tensor):
+        calls.append(len(inputs))
+        return forward(self, inputs, lengths)
+
+    monkeypatch.setattr(ASRModel, "forward", counting)
+    return calls

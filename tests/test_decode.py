@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torchmetrics.text import CharErrorRate, WordErrorRate
@@ -15,27 +14,12 @@ from torchmetrics.text import CharErrorRate, WordErrorRate
 from asrlab.cli.compare import main as compare
 from asrlab.cli.decode import main as decode_main
 from asrlab.model.build import build_datamodule
-from asrlab.model.module import ASRModel
 from asrlab.tools.decoding.run import decode
 from asrlab.tools.evaluation.inputs import EvaluationError
 from asrlab.training.checkpoint import load_model
 from asrlab.training.compose import compose_config
 
 LM = ["decoder=beam_lm", "lm.order=2"]
-
-
-@pytest.fixture
-def forward_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the acoustic model's forward passes (one entry per batch)."""
-    calls: list[int] = []
-    forward = ASRModel.forward
-
-    def counting(self: ASRModel, inputs: torch.Tensor, lengths: torch.Tensor):
-        calls.append(len(inputs))
-        return forward(self, inputs, lengths)
-
-    monkeypatch.setattr(ASRModel, "forward", counting)
-    return calls
 
 
 def _decode(checkpoint: Path, overrides: list[str], run_dir: Path) -> dict:
@@ -130,3 +114,5 @@ def test_bad_input_gets_a_clear_error(tiny_run: Path, tmp_path: Path) -> None:
     checkpoint = tiny_run / "checkpoints" / "last.ckpt"
     with pytest.raises(EvaluationError, match="split=dev: choose one of train, val, test"):
         _decode(checkpoint, ["split=dev"], tmp_path)
+    with pytest.raises(EvaluationError, match=r"search.beam_size: a CTC head's log-probs go"):
+        _decode(checkpoint, ["search.beam_size=4"], tmp_path)

@@ -1,11 +1,12 @@
-"""asrlab-eval and asrlab-transcribe on a head other than CTC (attention, AED): the head decodes
-its own scores; asrlab-decode, which sweeps CTC decoders, refuses it in one line."""
+"""asrlab-eval, asrlab-transcribe and asrlab-decode on a head other than CTC (attention, AED): the
+head decodes its own scores; asrlab-decode sweeps its search settings over its cached memory."""
 
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from torchmetrics.text import CharErrorRate
 
 from asrlab.data.audio import read_audio
 from asrlab.data.manifest import read_manifest
@@ -80,7 +81,39 @@ def test_transcribe_gives_the_heads_text_without_words_and_long_files_whole(
         prepare(compose_config([*overrides, "decoder=greedy"], tmp_path, config_name="transcribe"))
 
 
-def test_decode_refuses_the_head_in_one_line(aed_run: Path, tmp_path: Path) -> None:
-    cfg = compose_config([f"ckpt_path={_checkpoint(aed_run)}"], tmp_path, config_name="decode")
-    with pytest.raises(EvaluationError, match="asrlab-decode sweeps decoders over CTC log-probs"):
-        decode(cfg)
+def test_decode_searches_the_cached_memory_as_the_head_decodes_the_audio(
+    aed_run: Path, tiny_synth: dict[str, Path], tmp_path: Path, forward_calls: list[int]
+) -> None:
+    checkpoint = _checkpoint(aed_run)
+    overrides = [f"ckpt_path={checkpoint}", f"cache_dir={tmp_path}", "split=test"]
+    beam = [*overrides, "search.beam_size=2", "search.length_penalty=0.5"]
+    metrics = decode(compose_config(beam, tmp_path / "a", config_name="decode"))
+    greedy = decode(compose_config(overrides, tmp_path / "b", config_name="decode"))
+    assert not greedy["logprobs_computed"] and sum(forward_calls) == metrics["utterances"]
+    assert greedy["settings"]["beam_size"] == 1  # the head's own
+
+    model, _ = load_model(checkpoint)
+    model.head.beam_size, model.head.length_penalty = 2, 0.5
+    manifest = read_manifest(tiny_synth["test"])
+    waves = [read_audio(Path(u.audio_filepath), 16000) for u in manifest]
+    hyps = [model.transcribe(wave[None], torch.tensor([len(wave)]))[0] for wave in waves]
+    assert metrics["test_cer"] == pytest.approx(
+        float(CharErrorRate()(hyps, [model.tokenizer.normalize(u.text) for u in manifest]))
+    )
+    assert metrics["settings"]["beam_size"] == 2 and metrics["settings"]["length_penalty"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("search.beam_size=0", r"search.beam_size=0: head.beam_size must be >= 1"),
+        ("search.ctc_weight=0.5", r"search.ctc_weight: a AEDHead head's search takes search.beam"),
+    ],
+)
+def test_decode_names_a_bad_search_setting(
+    aed_run: Path, tmp_path: Path, forward_calls: list[int], override: str, message: str
+) -> None:
+    overrides = [f"ckpt_path={_checkpoint(aed_run)}", f"cache_dir={tmp_path}", override]
+    with pytest.raises(EvaluationError, match=message):
+        decode(compose_config(overrides, tmp_path, config_name="decode"))
+    assert forward_calls == []

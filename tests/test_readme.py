@@ -53,6 +53,10 @@ SKIPPED = {
     "hydra.launcher.tasks_per_node=4 hydra.launcher.cpus_per_task=8 hydra.launcher.mem_gb=64 "
     "trainer=ddp trainer.accelerator=gpu trainer.devices=4 trainer.num_nodes=1 "
     "data.num_workers=6 seed=1,2,3": "needs a SLURM cluster",
+    ".venv/bin/asrlab-decode -m ckpt_path=CTC_AED_RUN/checkpoints/last.ckpt search.beam_size=1,4 "
+    "search.ctc_weight=0.3,0.5 search.lm=train lm.unit=char search.lm_weight=0.5": (
+        "needs a ctc_aed run; RUN is a CTC one (tests/tools/decoding/test_search.py sweeps one)"
+    ),
     ".venv/bin/python bench/data_pipeline.py": BENCH,
     ".venv/bin/python bench/manifest_scale.py": BENCH,
     ".venv/bin/python bench/encoders.py": BENCH,

@@ -34,12 +34,17 @@ def build_tokenizer(cfg: DictConfig, texts: TextsFactory | None = None) -> Token
     return tokenizer
 
 
-def build_decoder(cfg: DictConfig, texts: TextsFactory) -> Callable[..., Any]:
-    """The `decoder` config, partial (the CTC head gives it the tokenizer). With
-    `decoder.lm: train`, the `lm` config's n-gram model is first estimated from the training
-    transcripts into the run folder's lm.arpa (`asrlab.decoders.resolve`)."""
+def with_fitted_lm(cfg: DictConfig, key: str, texts: TextsFactory) -> DictConfig:
+    """The `key` config (`decoder`, or a `head` with an LM of its own) with `lm: train` resolved:
+    the `lm` config's n-gram model, estimated from the training transcripts into the run
+    folder's lm.arpa (`asrlab.decoders.resolve`)."""
     run_lm = Path(cfg.paths.output_dir) / RUN_LM
-    return instantiate(resolve(cfg.decoder, "decoder", lambda: fit_lm(texts(), run_lm, cfg.lm)))
+    return resolve(cfg[key], key, lambda: fit_lm(texts(), run_lm, cfg.lm))
+
+
+def build_decoder(cfg: DictConfig, texts: TextsFactory) -> Callable[..., Any]:
+    """The `decoder` config, partial (the CTC head gives it the tokenizer), `lm: train` fitted."""
+    return instantiate(with_fitted_lm(cfg, "decoder", texts))
 
 
 def build_augment(stage: DictConfig) -> Compose:
@@ -52,13 +57,14 @@ def build_head(
 ) -> nn.Module:
     """The `head` config on top of an encoder of width `input_dim`. Parts fitted to the
     training transcripts read them (once) only when they are asked for: a classifier's
-    `labels: null` takes the distinct transcripts, and the CTC head's decoder may need an LM."""
+    `labels: null` takes the distinct transcripts, and the CTC head's decoder or the hybrid
+    head (`head.lm: train`) may need an LM."""
     kwargs: dict[str, Any] = {"input_dim": input_dim, "tokenizer": tokenizer}
     if "labels" in cfg.head and cfg.head.labels is None:
         kwargs["labels"] = sorted({tokenizer.normalize(text) for text in texts()})
     if "decoder" in cfg.head:
         kwargs["decoder"] = build_decoder(cfg, texts)
-    return instantiate(cfg.head, **kwargs)
+    return instantiate(with_fitted_lm(cfg, "head", texts), **kwargs)
 
 
 def build_model(

@@ -23,13 +23,15 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def checkpoint_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:
     """The resolved config of the run of the checkpoint `path` (RUN/checkpoints/X.ckpt), checked
     before anything of it is instantiated (`UntrustedTargetError`: asrlab.trust.configs); an LM it
-    estimated (`decoder.lm: train`) is the run folder's (`asrlab.decoders.resolve`). Targets an
-    older asrlab saved are read under their current names (`asrlab.training.legacy`)."""
+    estimated (`decoder.lm: train`, `head.lm: train`) is the run folder's
+    (`asrlab.decoders.resolve`). Targets an older asrlab saved are read under their current names
+    (`asrlab.training.legacy`)."""
     config = renamed_targets(checkpoint["asrlab_config"])
     check_config(config, str(path), "asrlab_config")
     cfg = OmegaConf.create(config)
     with open_dict(cfg):
         cfg.decoder = for_trained_run(cfg.decoder, "asrlab_config.decoder", path, cfg)
+        cfg.head = for_trained_run(cfg.head, "asrlab_config.head", path, cfg)
     return cfg
 
 

@@ -153,3 +153,11 @@ def test_an_lm_joins_the_search_by_shallow_fusion_and_a_missing_one_is_named(
     ):
         assert set("".join(map(TOKENIZER.decode, [h[0] for h in ours]))) <= set("ab ")
         assert ours != theirs
+
+
+def test_a_word_lm_or_an_lm_weight_without_lm_is_refused(tmp_path: Path) -> None:
+    build_arpa(["one two", "three"], tmp_path / "words.arpa", order=2, unit="word")
+    with pytest.raises(ValueError, match=r"head.lm=.*words.arpa: none of its units.*--unit char"):
+        head(lm=str(tmp_path / "words.arpa"), lm_weight=1.0)
+    with pytest.raises(ValueError, match=r"head.lm_weight=0.5 but no head.lm"):
+        head(lm_weight=0.5)

@@ -20,6 +20,19 @@ from asrlab.model.heads.aed import AEDHead
 from asrlab.text.tokenizer import Tokenizer
 
 
+def token_lm(path: str, names: list[str], eos: int) -> NGramScorer:
+    """The ARPA LM at `path` over the tokenizer's units `names`; ValueError if it knows none of
+    them (a word LM for a character tokenizer)."""
+    model = read_arpa(path)
+    if not set(names) & set(model.vocab):
+        raise ValueError(
+            f"head.lm={path}: none of its units is one of the tokenizer's ({' '.join(names[1:6])}"
+            " ...): build it of the tokenizer's units (a char tokenizer: asrlab-lm --unit char, "
+            "or lm.unit=char for `lm: train`)"
+        )
+    return NGramScorer(model, names, eos)
+
+
 class CTCAEDHead(AEDHead):
     """`AEDHead` (its decoder, teacher-forced loss and length guards) with a CTC branch.
 
@@ -58,6 +71,8 @@ class CTCAEDHead(AEDHead):
                 raise ValueError(f"head.{key} must be within [0, 1], not {weight}")
         if lm is not None and not Path(lm).is_file():
             raise ValueError(f"head.lm={lm}: no such file (asrlab-lm builds an ARPA LM)")
+        if lm is None and lm_weight:
+            raise ValueError(f"head.lm_weight={lm_weight} but no head.lm: give an ARPA LM or 0")
         super().__init__(
             input_dim,
             tokenizer,
@@ -77,7 +92,7 @@ class CTCAEDHead(AEDHead):
         self.decode_ctc_weight = decode_ctc_weight
         self.length_normalize = length_normalize
         names = [WORD_BOUNDARY if unit == " " else unit for unit in tokenizer.vocab]
-        self.lm = NGramScorer(read_arpa(lm), names, self.sos_eos) if lm else None
+        self.lm = token_lm(lm, names, self.sos_eos) if lm else None
         self.lm_weight = lm_weight
 
     def ctc_log_probs(self, memory: Tensor) -> Tensor:

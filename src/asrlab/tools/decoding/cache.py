@@ -1,4 +1,5 @@
-"""A checkpoint's log-probs on a split, computed once.
+"""A checkpoint's head scores on a split (a CTC head's log-probs; any other head's projected
+encoder states, which its search reads), computed once.
 
 For decode-only sweeps: every trial after the first loads what the first computed. Layout, in
 the cache folder (by default RUN/logprobs/ beside the checkpoint's run):
