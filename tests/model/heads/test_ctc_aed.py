@@ -153,3 +153,15 @@ def test_an_lm_joins_the_search_by_shallow_fusion_and_a_missing_one_is_named(
     ):
         assert set("".join(map(TOKENIZER.decode, [h[0] for h in ours]))) <= set("ab ")
         assert ours != theirs
+
+
+def test_probe_view_shows_the_attention_map_and_the_ctc_posteriorgram() -> None:
+    hybrid = head()
+    hidden, lengths, _ = random_head_inputs(["a", "b"], [7, 4])
+    memory, _ = hybrid(hidden, lengths)
+    views = hybrid.probe_views(memory, lengths)
+    log_probs = hybrid.ctc_log_probs(memory)
+    for (attention, posteriors), ctc, frames in zip(views, log_probs, [7, 4], strict=True):
+        assert attention.name == "attention" and attention.values.shape[1] == frames
+        assert posteriors.name == "posteriorgram" and posteriors.rows == TOKENIZER.vocab
+        torch.testing.assert_close(posteriors.values, ctc[:frames].exp().T)

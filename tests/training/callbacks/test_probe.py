@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from matplotlib.image import imread
 from omegaconf import open_dict
@@ -24,6 +25,13 @@ from asrlab.training.callbacks.probe_set import spread_by_length
 from helpers import compose_train, manifest_overrides
 
 PROBES = 4
+INPUTS = ("features", "augmented")
+ATTENTION = ["head.d_model=16", "head.num_heads=2", "head.num_layers=1", "head.ffn_dim=32"]
+RNNT = ["head.joint_dim=16", "head.embedding_dim=8", "head.prediction_dim=16"]
+VIEWS = {  # a head, its tiny sizes, the pictures it logs of each probe utterance
+    "rnnt": ([*RNNT, "head.max_symbols_per_frame=1"], ["alignment"]),
+    "aed": (ATTENTION, ["attention"]),
+}
 
 
 def _image(events: EventAccumulator, tag: str, index: int = -1) -> np.ndarray:
@@ -120,6 +128,21 @@ def test_classifier_head_gets_transcripts_but_no_posteriorgram(
     assert not any(tag.endswith("posteriorgram") for tag in images)
     assert len(events.Tags()["audio"]) == 2
     assert len(_text(events, "probe/transcripts").splitlines()) == 4 + 2
+
+
+@pytest.mark.parametrize("name", VIEWS)
+def test_every_head_logs_its_pictures_after_a_training_step(
+    name: str, tiny_synth: dict[str, Path], fit, tmp_path: Path
+) -> None:
+    sizes, views = VIEWS[name]
+    overrides = manifest_overrides(tiny_synth) + [f"head={name}", "encoder.hidden_size=8", *sizes]
+    cfg = compose_train(overrides, tmp_path)
+    tokenizer = build_tokenizer(cfg)
+    events = fit(build_model(cfg, tokenizer), build_datamodule(cfg, tokenizer), [ProbeView(2)])
+    pictures = {tag for tag in events.Tags()["images"] if tag.split("/")[-1] not in INPUTS}
+    assert pictures == {f"probe/{k}/{view}" for k in range(2) for view in views}
+    for tag in pictures:
+        assert _image(events, tag).shape[1] == 720  # 8 inches at 90 dpi
 
 
 def test_readme_renderer_draws_a_run(tiny_run: Path, tmp_path: Path) -> None:
