@@ -80,7 +80,8 @@ def transcript_table(batch: Batch, hyps: list[str], seconds: list[float]) -> str
 class ProbeView(pl.Callback):
     """Logs the probe view of `num_utterances` validation utterances spread over lengths.
 
-    Costs one forward of the probe batch per validation epoch; only global rank 0 logs.
+    Costs one forward of the probe batch per validation epoch and the head's pictures (a greedy
+    search for aed and rnnt); only global rank 0 logs.
 
     Args:
         num_utterances: probe utterances, chosen from the validation split by length.
