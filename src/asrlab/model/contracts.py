@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 from torch import Tensor
 
 from asrlab.data.batch import Batch
+from asrlab.model.probe import ProbeMatrix
 
 
 @runtime_checkable
@@ -59,8 +60,8 @@ class Decoder(Protocol):
 @runtime_checkable
 class Head(Protocol):
     """forward(h (B, T', H), lengths (B,)) -> scores (CTC log-probs (B, T', V), class logits
-    (B, C) or transducer states (B, T', J)), lengths (B,); the loss on them and their decoding
-    into text."""
+    (B, C) or transducer states (B, T', J)), lengths (B,); the loss on them, their decoding
+    into text and the pictures of the probe view."""
 
     def __call__(self, hidden: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]: ...
 
@@ -69,3 +70,7 @@ class Head(Protocol):
         ...
 
     def decode(self, scores: Tensor, lengths: Tensor) -> list[str]: ...
+
+    def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
+        """Per utterance, the pictures the probe view shows of it (none for a classifier)."""
+        ...

@@ -93,3 +93,33 @@ def test_overfits_a_few_utterances_and_reloads_to_decode_identically() -> None:
     reloaded = head()
     reloaded.load_state_dict(aed.state_dict())
     assert reloaded.decode(*reloaded(hidden, lengths)) == texts
+
+
+def test_probe_view_is_the_greedy_hypothesis_cross_attention_over_valid_frames() -> None:
+    aed = head(beam_size=3)
+    hidden, lengths, _ = random_head_inputs(["a", "b"], [7, 4])
+    hidden[1, 4:] = 100.0
+    memory, _ = aed(hidden, lengths)
+    greedy = head().decode(memory, lengths)
+    views = aed.probe_views(memory, lengths)
+    for (view,), hyp, frames in zip(views, greedy, lengths.tolist(), strict=True):
+        assert view.name == "attention" and view.path is None
+        assert view.black == view.values.max()  # the colour scale: up to the largest weight
+        assert view.rows == list(hyp) and len(hyp) == frames  # untrained: cut at its limit
+        assert view.values.shape == (len(hyp), frames)
+        torch.testing.assert_close(view.values.sum(dim=1), torch.ones(len(hyp)))
+    (alone,) = aed.probe_views(*aed(hidden[1:, :4], lengths[1:]))
+    torch.testing.assert_close(alone[0].values, views[1][0].values)
+
+
+@pytest.mark.parametrize(("eos_bias", "tokens"), [(-1e4, 3), (1e4, 0)])
+def test_probe_view_has_an_eos_row_when_the_hypothesis_ended(eos_bias: float, tokens: int) -> None:
+    aed = head(max_length_ratio=0.5)
+    with torch.no_grad():
+        aed.output.bias[aed.sos_eos] = eos_bias  # never ends by itself, or at once
+    hidden, lengths, _ = random_head_inputs(["a"], [6])
+    memory, _ = aed(hidden, lengths)
+    (text,) = aed.decode(memory, lengths)
+    ((view,),) = aed.probe_views(memory, lengths)
+    rows = list(text) if tokens == 3 else ["<eos>"]  # 3 = the limit, 6 frames * 0.5
+    assert len(text) == tokens and view.rows == rows and view.values.shape == (len(rows), 6)

@@ -71,3 +71,7 @@ def test_labels_travel_in_the_state_dict() -> None:
     other = ClassifierHead(4, CharTokenizer(), ["two", "three", "four"])
     with pytest.raises(ValueError, match="labels"):
         other.load_state_dict(state)
+
+
+def test_probe_view_has_no_pictures() -> None:
+    assert head().probe_views(torch.zeros(2, 3), torch.tensor([5, 4])) == [[], []]

@@ -27,3 +27,12 @@ def test_log_probs_loss_and_greedy_text() -> None:
     for frame, char in enumerate("a-b-"):
         peaked[0, frame, 0 if char == "-" else tokenizer.encode(char)[0]] = 0.0
     assert head.decode(peaked, torch.tensor([4])) == ["ab"]
+
+    (view,) = head.probe_views(peaked, torch.tensor([3]))[0]
+    assert view.name == "posteriorgram" and view.rows == tokenizer.vocab
+    torch.testing.assert_close(view.values, peaked[0, :3].exp().T)
+    assert view.path.tolist() == [
+        [0, tokenizer.encode("a")[0]],
+        [1, 0],
+        [2, tokenizer.encode("b")[0]],
+    ]

@@ -161,3 +161,15 @@ def test_a_word_lm_or_an_lm_weight_without_lm_is_refused(tmp_path: Path) -> None
         head(lm=str(tmp_path / "words.arpa"), lm_weight=1.0)
     with pytest.raises(ValueError, match=r"head.lm_weight=0.5 but no head.lm"):
         head(lm_weight=0.5)
+
+
+def test_probe_view_shows_the_attention_map_and_the_ctc_posteriorgram() -> None:
+    hybrid = head()
+    hidden, lengths, _ = random_head_inputs(["a", "b"], [7, 4])
+    memory, _ = hybrid(hidden, lengths)
+    views = hybrid.probe_views(memory, lengths)
+    log_probs = hybrid.ctc_log_probs(memory)
+    for (attention, posteriors), ctc, frames in zip(views, log_probs, [7, 4], strict=True):
+        assert attention.name == "attention" and attention.values.shape[1] == frames
+        assert posteriors.name == "posteriorgram" and posteriors.rows == TOKENIZER.vocab
+        torch.testing.assert_close(posteriors.values, ctc[:frames].exp().T)

@@ -165,3 +165,22 @@ def test_training_refuses_a_joint_beyond_max_joint_bytes(
     overrides = manifest_overrides(tiny_synth) + ["head=rnnt", "head.max_joint_bytes=1000000"]
     with pytest.raises(JointTooLargeError, match=r"32 utterances x \d+ frames x"):
         train(compose_train(overrides, tmp_path))
+
+
+def test_probe_view_is_the_lattice_of_the_greedy_hypothesis_with_its_best_path() -> None:
+    head = tiny_head()
+    hidden, lengths = torch.randn(2, 7, 6) * 3, torch.tensor([7, 4])
+    scores, _ = head(hidden, lengths)
+    hyps = head.decode(scores, lengths)
+    views = head.probe_views(scores, lengths)
+    alone = head.probe_views(*head(hidden[1:, :4], lengths[1:]))
+    for (view,), hyp, frames in zip(views, hyps, lengths.tolist(), strict=True):
+        assert view.name == "alignment" and view.rows == ["<start>", *hyp]
+        assert view.values.shape == (len(hyp) + 1, frames)
+        assert view.values.min() >= 0 and view.values.max() <= 1 + 1e-6
+        path = view.path
+        assert len(path) == frames + len(hyp)
+        assert path[0].tolist() == [0, 0] and path[-1].tolist() == [frames - 1, len(hyp)]
+        assert (path.diff(dim=0).sum(dim=1) == 1).all() and (path.diff(dim=0) >= 0).all()
+    torch.testing.assert_close(alone[0][0].values, views[1][0].values)
+    assert torch.equal(alone[0][0].path, views[1][0].path)

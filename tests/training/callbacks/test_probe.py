@@ -1,12 +1,15 @@
 """The probe view: the probe set's choice, its markdown, its TensorBoard events in a real run,
 with cached features and with the classifier head."""
 
+import importlib.util
 import io
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
+import pytest
 import torch
 from matplotlib.image import imread
 from omegaconf import open_dict
@@ -24,10 +27,26 @@ from asrlab.training.callbacks.probe_set import spread_by_length
 from helpers import compose_train, manifest_overrides
 
 PROBES = 4
+RENDERER = Path(__file__).parents[3] / "docs" / "render_probe_view.py"
+INPUTS = ("features", "augmented")
+ATTENTION = ["head.d_model=16", "head.num_heads=2", "head.num_layers=1", "head.ffn_dim=32"]
+RNNT = ["head.joint_dim=16", "head.embedding_dim=8", "head.prediction_dim=16"]
+VIEWS = {  # a head, its tiny sizes, the pictures it logs of each probe utterance
+    "rnnt": ([*RNNT, "head.max_symbols_per_frame=1"], ["alignment"]),
+    "aed": (ATTENTION, ["attention"]),
+}
 
 
 def _image(events: EventAccumulator, tag: str, index: int = -1) -> np.ndarray:
     return imread(io.BytesIO(events.Images(tag)[index].encoded_image_string))
+
+
+def _renderer() -> ModuleType:
+    """docs/render_probe_view.py as a module."""
+    spec = importlib.util.spec_from_file_location("render_probe_view", RENDERER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _text(events: EventAccumulator, tag: str) -> str:
@@ -122,10 +141,25 @@ def test_classifier_head_gets_transcripts_but_no_posteriorgram(
     assert len(_text(events, "probe/transcripts").splitlines()) == 4 + 2
 
 
+@pytest.mark.parametrize("name", VIEWS)
+def test_every_head_logs_its_pictures_after_a_training_step(
+    name: str, tiny_synth: dict[str, Path], fit, tmp_path: Path
+) -> None:
+    sizes, views = VIEWS[name]
+    overrides = manifest_overrides(tiny_synth) + [f"head={name}", "encoder.hidden_size=8", *sizes]
+    cfg = compose_train(overrides, tmp_path)
+    tokenizer = build_tokenizer(cfg)
+    events = fit(build_model(cfg, tokenizer), build_datamodule(cfg, tokenizer), [ProbeView(2)])
+    pictures = {tag for tag in events.Tags()["images"] if tag.split("/")[-1] not in INPUTS}
+    assert pictures == {f"probe/{k}/{view}" for k in range(2) for view in views}
+    for tag in pictures:
+        assert _image(events, tag).shape[1] == 720  # 8 inches at 90 dpi
+    assert len(_renderer().render(tmp_path, 2).axes) == 2 * 3  # features, augmented, picture
+
+
 def test_readme_renderer_draws_a_run(tiny_run: Path, tmp_path: Path) -> None:
-    script = Path(__file__).parents[3] / "docs" / "render_probe_view.py"
     out = tmp_path / "view.png"
-    args = [sys.executable, str(script), str(tiny_run), "--out", str(out), "--probes", "2"]
+    args = [sys.executable, str(RENDERER), str(tiny_run), "--out", str(out), "--probes", "2"]
     result = subprocess.run(args, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     width, height = Image.open(out).size

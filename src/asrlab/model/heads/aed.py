@@ -7,6 +7,7 @@ decoder with teacher forcing, and decoding runs it autoregressively (greedy or b
 """
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from asrlab.data.batch import Batch
 from asrlab.model.encoders.masking import length_mask
 from asrlab.model.encoders.transformer import sinusoidal_positions
 from asrlab.model.heads.aed_search import beam_search, greedy_search
+from asrlab.model.probe import ProbeMatrix
 from asrlab.text.tokenizer import Tokenizer
 
 
@@ -163,3 +165,47 @@ class AEDHead(nn.Module):
         else:
             ids = [hypotheses[0][0] for hypotheses in self.nbest(scores, lengths)]
         return [self.tokenizer.decode(tokens) for tokens in ids]
+
+    @torch.no_grad()
+    def cross_attention(self, prefixes: Tensor, memory: Tensor) -> Tensor:
+        """prefixes (B, t) token ids from <sos>, memory (B, T', D) unpadded -> the last decoder
+        layer's cross-attention weights (B, t, T') float32, averaged over its heads."""
+        attention = self.layers.layers[-1].multihead_attn
+        kept: list[Tensor] = []
+
+        def with_weights(_: nn.Module, args: Any, kwargs: dict[str, Any]) -> Any:
+            return args, {**kwargs, "need_weights": True, "average_attn_weights": True}
+
+        handles = [
+            attention.register_forward_pre_hook(with_weights, with_kwargs=True),
+            attention.register_forward_hook(lambda _, __, output: kept.append(output[1])),
+        ]
+        try:
+            padding = torch.zeros(memory.shape[:2], dtype=torch.bool, device=memory.device)
+            self.logits(prefixes, memory, padding)
+        finally:
+            for handle in handles:
+                handle.remove()
+        return kept[0].float()
+
+    @torch.no_grad()
+    def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
+        """memory (B, T', D), lengths (B,) -> per utterance the cross-attention map of its greedy
+        hypothesis: (steps, T'), a row per decoder step labelled by the token it emitted (<eos>
+        last, unless the hypothesis was cut at its maximum length); each row sums to 1, and
+        the largest weight is drawn black."""
+        padding = ~length_mask(lengths.to(scores.device), scores.size(1))
+        limits = self.max_tokens(lengths)
+        hypotheses = greedy_search(self.next_log_probs, scores, padding, limits, self.sos_eos)
+        views = []
+        for memory, length, limit, tokens in zip(
+            scores, lengths.tolist(), limits.tolist(), hypotheses, strict=True
+        ):
+            prefixes = torch.tensor([[self.sos_eos, *tokens]], device=scores.device)
+            weights = self.cross_attention(prefixes, memory[None, :length])[0].cpu()
+            steps = len(tokens) + (len(tokens) < limit)
+            rows = [*(self.tokenizer.vocab[i] for i in tokens), "<eos>"][:steps]
+            weights = weights[:steps]
+            black = float(weights.max())
+            views.append([ProbeMatrix("attention", weights, rows, None, "emitted token", black)])
+        return views

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from asrlab.data.batch import Batch
 from asrlab.model.encoders.masking import length_mask
+from asrlab.model.probe import ProbeMatrix
 from asrlab.text.tokenizer import Tokenizer
 
 POOLINGS = ("mean", "max", "last")
@@ -80,6 +81,10 @@ class ClassifierHead(nn.Module):
     def decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
         """logits (B, C) -> the best label per utterance."""
         return [self.labels[i] for i in scores.argmax(dim=-1).tolist()]
+
+    def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
+        """No pictures: one label per utterance has no course over its frames."""
+        return [[] for _ in range(len(scores))]
 
     def get_extra_state(self) -> dict[str, Any]:
         return {"labels": self.labels}

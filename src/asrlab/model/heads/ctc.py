@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from asrlab.data.batch import Batch
 from asrlab.model.contracts import Decoder
 from asrlab.model.ctc import REDUCTIONS, ctc_loss
+from asrlab.model.probe import ProbeMatrix, posteriorgram
 from asrlab.text.tokenizer import Tokenizer
 
 
@@ -55,3 +56,10 @@ class CTCHead(nn.Module):
     def decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
         """log-probs (B, T', V), lengths (B,) -> one transcript per utterance."""
         return self.decoder.decode(scores, lengths)
+
+    def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
+        """log-probs (B, T', V), lengths (B,) -> per utterance its posteriorgram (V, T')."""
+        return [
+            [posteriorgram(log_probs[:length], self.tokenizer.vocab)]
+            for log_probs, length in zip(scores, lengths.tolist(), strict=True)
+        ]

@@ -17,6 +17,7 @@ from asrlab.decoders.joint_search import NGramScorer, hybrid_scorers, joint_beam
 from asrlab.decoders.lm import WORD_BOUNDARY, read_arpa
 from asrlab.model.ctc import ctc_loss
 from asrlab.model.heads.aed import AEDHead
+from asrlab.model.probe import ProbeMatrix, posteriorgram
 from asrlab.text.tokenizer import Tokenizer
 
 
@@ -159,3 +160,15 @@ class CTCAEDHead(AEDHead):
     def decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
         """memory (B, T', D), lengths (B,) -> the joint search's best transcript per utterance."""
         return [self.tokenizer.decode(h[0][0]) for h in self.nbest(scores, lengths)]
+
+    @torch.no_grad()
+    def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
+        """memory (B, T', D), lengths (B,) -> per utterance the attention map of `AEDHead` and
+        the CTC branch's posteriorgram (V, T')."""
+        log_probs = self.ctc_log_probs(scores)
+        return [
+            [*views, posteriorgram(ctc[:length], self.tokenizer.vocab)]
+            for views, ctc, length in zip(
+                super().probe_views(scores, lengths), log_probs, lengths.tolist(), strict=True
+            )
+        ]

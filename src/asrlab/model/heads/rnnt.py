@@ -7,7 +7,9 @@ from torch import Tensor, nn
 
 from asrlab.data.batch import Batch
 from asrlab.model.ctc import ctc_loss
-from asrlab.model.heads.rnnt_search import Hypothesis, PredictorState, search
+from asrlab.model.heads.rnnt_alignment import best_path, occupancy
+from asrlab.model.heads.rnnt_search import Hypothesis, PredictorState, greedy_search, search
+from asrlab.model.probe import ProbeMatrix
 from asrlab.text.tokenizer import Tokenizer
 
 RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -168,3 +170,30 @@ class RNNTHead(nn.Module):
         return [
             self.tokenizer.decode(list(nbest[0].tokens)) for nbest in self.search(scores, lengths)
         ]
+
+    @torch.no_grad()
+    def lattice(self, frames: Tensor, tokens: list[int]) -> tuple[Tensor, Tensor]:
+        """frames (T', J) of one utterance, its U tokens -> at every node of the lattice, the
+        log-probs of blank (T', U+1) and of the next token (T', U), float32."""
+        prefix = torch.tensor([[self.blank_id, *tokens]], device=frames.device)
+        predictions, _ = self.prediction(prefix)
+        log_probs = self.joint(frames[:, None], predictions.float()).float().log_softmax(dim=-1)
+        following = torch.tensor(tokens, dtype=torch.long, device=frames.device)
+        emit = log_probs[:, :-1].gather(2, following.expand(len(frames), -1)[..., None])
+        return log_probs[..., self.blank_id], emit[..., 0]
+
+    @torch.no_grad()
+    def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
+        """scores (B, T', J), lengths (B,) -> per utterance the lattice of its greedy hypothesis:
+        the probability that an alignment passes each node, (U+1, T') with row u after u
+        tokens, and the best alignment's path."""
+        views = []
+        for frames, length in zip(scores, lengths.tolist(), strict=True):
+            tokens = list(greedy_search(self, frames[:length], self.max_symbols).tokens)
+            blank, emit = self.lattice(frames[:length], tokens)
+            rows = ["<start>", *(self.tokenizer.vocab[i] for i in tokens)]
+            nodes = occupancy(blank, emit).T.float().cpu()
+            views.append(
+                [ProbeMatrix("alignment", nodes, rows, best_path(blank, emit), "tokens so far")]
+            )
+        return views

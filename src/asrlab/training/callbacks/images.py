@@ -1,10 +1,10 @@
-"""Pictures for TensorBoard: feature images and CTC posteriorgrams with the greedy path."""
-
-from collections.abc import Sequence
+"""Pictures for TensorBoard: feature images, and the heads' probe views with their paths."""
 
 import matplotlib
 import torch
 from matplotlib.figure import Figure
+
+from asrlab.model.probe import ProbeMatrix
 
 FEATURE_COLORMAP = "magma"
 SPACE = "␣"
@@ -19,54 +19,48 @@ def feature_image(feats: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return torch.from_numpy(rgb).float()
 
 
-def shown_tokens(probs: torch.Tensor, path: torch.Tensor, limit: int) -> torch.Tensor:
-    """Ids (ascending) of the tokens a posteriorgram shows: all V when V <= limit, else those
-    on the greedy path and then those of highest peak posterior, `limit` in all (or the
-    path's). probs: (T, V); path: (T,) the best token per frame."""
-    vocab_size = probs.shape[1]
-    if vocab_size <= limit:
-        return torch.arange(vocab_size)
-    peak = probs.amax(dim=0)
+def shown_rows(values: torch.Tensor, path: torch.Tensor | None, limit: int) -> torch.Tensor:
+    """Indices (ascending) of the rows a picture shows: all R when R <= limit or it has no path,
+    else the path's rows and then those of highest peak value, `limit` in all (or the path's).
+    values: (R, T); path: (N,) the rows of the path's points."""
+    count = values.shape[0]
+    if count <= limit or path is None:
+        return torch.arange(count)
+    peak = values.amax(dim=1)
     peak[path.unique()] = float("inf")
     return peak.topk(max(limit, len(path.unique()))).indices.sort().values
 
 
-def posteriorgram_figure(
-    log_probs: torch.Tensor,
-    vocab: Sequence[str],
-    frame_seconds: float,
-    title: str,
-    max_tokens: int = 40,
-) -> Figure:
-    """log_probs (T, V) of one utterance -> a figure of its posteriors (tokens x time, token
-    labels on the axis) with the greedy path (best token per frame) drawn over it."""
-    probs = log_probs.detach().float().cpu().exp()
-    path = probs.argmax(dim=1)
-    tokens = shown_tokens(probs, path, max_tokens)
-    frames = len(probs)
-    width, height = 8.0, 0.9 + 0.1 * len(tokens)
+def probe_figure(view: ProbeMatrix, frame_seconds: float, title: str, max_rows: int = 40) -> Figure:
+    """A head's picture of one utterance -> a figure of its values (rows x time, row labels on
+    the axis, at most `max_rows` unless its path needs more) with the path drawn over it."""
+    values = view.values.detach().float().cpu()
+    path = None if view.path is None else view.path.cpu()
+    rows = shown_rows(values, None if path is None else path[:, 1], max_rows)
+    width, height = 8.0, 0.9 + 0.1 * len(rows)
     figure = Figure(figsize=(width, height), dpi=90)
     # Fixed margins (inches) rather than tight_layout, which would draw the figure twice.
     figure.subplots_adjust(
-        left=0.7 / width, right=1 - 0.15 / width, bottom=0.45 / height, top=1 - 0.3 / height
+        left=0.9 / width, right=1 - 0.15 / width, bottom=0.45 / height, top=1 - 0.3 / height
     )
     axes = figure.add_subplot()
-    end = frames * frame_seconds
     axes.imshow(
-        probs[:, tokens].T.numpy(),
+        values[rows].numpy(),
         aspect="auto",
         origin="lower",
         cmap="Greys",
         vmin=0.0,
-        vmax=1.0,
+        vmax=view.black,
         interpolation="nearest",
-        extent=(0.0, end, -0.5, len(tokens) - 0.5),
+        extent=(0.0, values.shape[1] * frame_seconds, -0.5, len(rows) - 0.5),
     )
-    rows = torch.searchsorted(tokens, path)
-    times = (torch.arange(frames) + 0.5) * frame_seconds
-    axes.plot(times, rows, color="tab:red", linewidth=1.0, drawstyle="steps-mid")
-    axes.set_yticks(range(len(tokens)))
-    axes.set_yticklabels([vocab[i].replace(" ", SPACE) for i in tokens.tolist()], fontsize=6)
+    if path is not None:
+        times = (path[:, 0] + 0.5) * frame_seconds
+        heights = torch.searchsorted(rows, path[:, 1].contiguous())
+        axes.plot(times, heights, color="tab:red", linewidth=1.0, drawstyle="steps-mid")
+    axes.set_yticks(range(len(rows)))
+    axes.set_yticklabels([view.rows[i].replace(" ", SPACE) for i in rows.tolist()], fontsize=6)
     axes.set_xlabel("seconds")
+    axes.set_ylabel(view.ylabel, fontsize=7)
     axes.set_title(title, fontsize=8, loc="left")
     return figure

@@ -1,11 +1,12 @@
 """The probe view: a fixed set of validation utterances in TensorBoard, every validation epoch.
 
 Under `probe/`: a markdown table of references and hypotheses with the errors marked
-(`transcripts`), and per utterance k, `k/posteriorgram` (CTC head only). The inputs do not
-change from epoch to epoch, so they are logged once, at the first validation epoch: `k/audio`
-(not with cached features), and `k/features` and `k/augmented`, the features before and after
-both augment stages (run in training mode from a fixed seed, without touching the training
-random state).
+(`transcripts`), and per utterance k the head's pictures of it (`Head.probe_views`):
+`k/posteriorgram` (CTC), `k/attention` (AED; ctc_aed both), `k/alignment` (RNN-T). The inputs
+do not change from epoch to epoch, so they are logged once, at the first validation epoch:
+`k/audio` (not with cached features), and `k/features` and `k/augmented`, the features before
+and after both augment stages (run in training mode from a fixed seed, without touching the
+training random state).
 """
 
 from collections.abc import Iterator
@@ -20,10 +21,9 @@ from torch.utils.tensorboard import SummaryWriter
 
 from asrlab.data.batch import Batch
 from asrlab.data.collate import collate
-from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
 from asrlab.text.alignment import align_words
-from asrlab.training.callbacks.images import feature_image, posteriorgram_figure
+from asrlab.training.callbacks.images import feature_image, probe_figure
 from asrlab.training.callbacks.probe_set import (
     probe_indices,
     tensorboard_writer,
@@ -80,14 +80,15 @@ def transcript_table(batch: Batch, hyps: list[str], seconds: list[float]) -> str
 class ProbeView(pl.Callback):
     """Logs the probe view of `num_utterances` validation utterances spread over lengths.
 
-    Costs one forward of the probe batch per validation epoch; only global rank 0 logs.
+    Costs one forward of the probe batch per validation epoch and the head's pictures (a greedy
+    search for aed and rnnt); only global rank 0 logs.
 
     Args:
         num_utterances: probe utterances, chosen from the validation split by length.
         sample_rate: the model's sample rate (audio playback).
         seed: draws the augmentation shown in `k/augmented`.
-        max_tokens: a posteriorgram of a larger vocabulary shows the greedy path's tokens and
-            those of highest posterior, this many in all.
+        max_tokens: a picture of more rows (a posteriorgram of a larger vocabulary) shows its
+            path's rows and those of highest value, this many in all.
     """
 
     def __init__(
@@ -124,22 +125,15 @@ class ProbeView(pl.Callback):
 
     @torch.no_grad()
     def log_outputs(self, writer: SummaryWriter, model: ASRModel, batch: Batch, step: int) -> None:
-        """The aligned transcripts and, with the CTC head, the posteriorgrams."""
+        """The aligned transcripts and the head's pictures of each utterance."""
         scores, lengths = model(batch.waves, batch.wave_lengths)
         hyps = model.head.decode(scores, lengths)
         writer.add_text("probe/transcripts", transcript_table(batch, hyps, self.seconds), step)
-        if not isinstance(model.head, CTCHead):
-            return
-        for k, (log_probs, length) in enumerate(zip(scores, lengths.tolist(), strict=True)):
+        for k, views in enumerate(model.head.probe_views(scores, lengths)):
             title = f"{Path(batch.ids[k]).name}   hypothesis: {hyps[k]!r}"
-            figure = posteriorgram_figure(
-                log_probs[:length],
-                model.tokenizer.vocab,
-                model.frame_seconds,
-                title,
-                self.max_tokens,
-            )
-            writer.add_figure(f"probe/{k}/posteriorgram", figure, step)
+            for view in views:
+                figure = probe_figure(view, model.frame_seconds, title, self.max_tokens)
+                writer.add_figure(f"probe/{k}/{view.name}", figure, step)
 
     @torch.no_grad()
     def log_inputs(self, writer: SummaryWriter, model: ASRModel, batch: Batch, step: int) -> None:
