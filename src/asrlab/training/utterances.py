@@ -42,7 +42,7 @@ class UtteranceCounts:
         counts: Sequence[Sequence[int]],
     ) -> "UtteranceCounts":
         """From the utterances as scored: `counts` is (word errors, words, char errors, chars),
-        each (N,). An utterance scored twice (a DDP rank pads its share with repeats) counts once."""
+        each (N,). An utterance scored twice (DDP ranks pad their shares) counts once."""
         first: dict[str, int] = {}
         for i, utt_id in enumerate(ids):
             first.setdefault(utt_id, i)
