@@ -13,13 +13,9 @@ from pathlib import Path
 from asrlab.cli.compare import parse_run_paths, run_paths_parser
 from asrlab.tools.compare.replicates import group_replicates
 from asrlab.tools.compare.report import count
-from asrlab.tools.compare.results import render
+from asrlab.tools.compare.results import render, replicates_versus_baseline
 from asrlab.tools.compare.runs import load_runs
-from asrlab.tools.compare.significance import (
-    SignificanceError,
-    find_baseline,
-    replicates_versus_baseline,
-)
+from asrlab.tools.compare.significance import SignificanceError, find_baseline
 from asrlab.training.utterances import UtterancesError
 
 

@@ -14,8 +14,17 @@ from asrlab.text.markdown import markdown_table
 from asrlab.tools.compare.replicates import Replicates, mean_std
 from asrlab.tools.compare.report import count, error_summary, format_metric
 from asrlab.tools.compare.runs import FailedRun, Run
+from asrlab.tools.compare.significance import (
+    BASELINE,
+    RESAMPLES,
+    SignificanceError,
+    Versus,
+    against_baseline,
+    cells,
+    pooled,
+    read_utterances,
+)
 from asrlab.tools.compare.significance import COLUMNS as VERSUS_COLUMNS
-from asrlab.tools.compare.significance import RESAMPLES, Versus, cells
 
 HEADER = [
     "experiment",
@@ -128,3 +137,19 @@ def render(
     if failures:
         lines += ["", "## Failed or unfinished runs", "", *failures]
     return "\n".join(lines) + "\n"
+
+
+def replicates_versus_baseline(groups: Sequence[Replicates], baseline: Run) -> dict[str, Versus]:
+    """Each row of seed replicates (by config hash) against the baseline run's row, each row's
+    seeds pooled (`pooled`); SignificanceError when the baseline row cannot be pooled."""
+    (base_group,) = [group for group in groups if baseline in group.runs]
+    rows = {g.config_hash: pooled([read_utterances(r.path) for r in g.runs]) for g in groups}
+    base = rows.pop(base_group.config_hash)
+    if isinstance(base, str):
+        raise SignificanceError(
+            f"the baseline {baseline.name}'s row (config {base_group.config_hash}) cannot be "
+            f"compared: {base}"
+        )
+    results = against_baseline(base, rows)
+    results[base_group.config_hash] = BASELINE
+    return results

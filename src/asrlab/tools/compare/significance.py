@@ -8,7 +8,6 @@ from typing import TypeVar
 
 import numpy as np
 
-from asrlab.tools.compare.replicates import Replicates
 from asrlab.tools.compare.runs import CONFIG, METRICS, Run
 from asrlab.training.bootstrap import PairedDifference, paired_differences, resample_indices
 from asrlab.training.utterances import TEST_UTTERANCES, UtteranceCounts
@@ -134,20 +133,4 @@ def versus_baseline(
         if run.path in named:
             require_same_test_set(run.name, baseline.name, results.get(run.path, BASELINE))
     results[baseline.path] = BASELINE
-    return results
-
-
-def replicates_versus_baseline(groups: Sequence[Replicates], baseline: Run) -> dict[str, Versus]:
-    """Each row of seed replicates (by config hash) against the baseline run's row, each row's
-    seeds pooled (`pooled`); SignificanceError when the baseline row cannot be pooled."""
-    (base_group,) = [group for group in groups if baseline in group.runs]
-    rows = {g.config_hash: pooled([read_utterances(r.path) for r in g.runs]) for g in groups}
-    base = rows.pop(base_group.config_hash)
-    if isinstance(base, str):
-        raise SignificanceError(
-            f"the baseline {baseline.name}'s row (config {base_group.config_hash}) cannot be "
-            f"compared: {base}"
-        )
-    results = against_baseline(base, rows)
-    results[base_group.config_hash] = BASELINE
     return results
