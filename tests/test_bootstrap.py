@@ -5,10 +5,16 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from torchmetrics.text import WordErrorRate
+from torchmetrics.text import CharErrorRate, WordErrorRate
 
 from asrlab.model.metrics import UtteranceErrors
-from asrlab.training.bootstrap import resample_indices, resampled_wers, wer_interval
+from asrlab.training.bootstrap import (
+    paired_differences,
+    resample_counts,
+    resample_indices,
+    resampled_wers,
+    wer_interval,
+)
 
 ERRORS = np.array([0, 3, 1, 0, 2])
 WORDS = np.array([4, 5, 2, 9, 3])
@@ -53,21 +59,68 @@ def test_interval_rejects_bad_input() -> None:
         wer_interval([], [])
 
 
-def test_utterance_errors_add_up_to_the_logged_wer() -> None:
+def test_utterance_errors_add_up_to_the_logged_wer_and_cer() -> None:
     refs = ["one two three", "four", "five six", "seven eight nine zero"]
-    hyps = ["one two tree", "", "five six six", "seven eight nine zero"]
+    hyps = ["one two tree", " ", "five six six", "seven eight nine zero"]
     metric = UtteranceErrors()
-    metric.update(hyps[:2], refs[:2])
-    metric.update(hyps[2:], refs[2:])
-    errors, words = metric.compute()
+    metric.update(hyps[:2], refs[:2], ["a:1", "a:2"])
+    metric.update(hyps[2:], refs[2:], ["a:3", "a:4"])
+    ids, references, counts = metric.compute()
+    assert ids == ["a:1", "a:2", "a:3", "a:4"] and references == refs
+    errors, words, char_errors, chars = counts.T
     assert errors.tolist() == [1, 1, 1, 0] and words.tolist() == [3, 1, 2, 4]
     assert errors.sum() / words.sum() == pytest.approx(float(WordErrorRate()(hyps, refs)))
+    assert char_errors.sum() / chars.sum() == pytest.approx(float(CharErrorRate()(hyps, refs)))
+    metric.reset()
+    assert metric.compute()[0] == [] and metric.compute()[2].shape == (0, 4)
 
 
 def test_utterance_errors_compute_after_a_sync_across_processes() -> None:
     """Syncing ("cat") turns each list state into one tensor, as under DDP."""
     metric = UtteranceErrors()
-    metric.errors, metric.words = torch.tensor([1, 0, 2]), torch.tensor([3, 4, 5])
-    errors, words = metric.compute()
-    assert errors.tolist() == [1, 0, 2] and words.tolist() == [3, 4, 5]
-    assert [t.numel() for t in UtteranceErrors().compute()] == [0, 0]
+    metric.counts = torch.tensor([[1, 3, 2, 9], [0, 4, 0, 12]])
+    assert metric.compute()[2].tolist() == [[1, 3, 2, 9], [0, 4, 0, 12]]
+
+
+def test_paired_difference_of_a_hand_computed_case() -> None:
+    run, base, words = [0, 1, 0], [1, 1, 0], [2, 2, 1]
+    indices = np.array([[0, 0, 0], [1, 1, 2], [0, 1, 2], [2, 2, 2]])
+    # Resample WERs, run - baseline: 0/6 - 3/6, 2/5 - 2/5, 1/5 - 2/5, 0/3 - 0/3.
+    (paired,) = paired_differences([run], base, words, indices, confidence=0.5)
+    assert paired.delta == pytest.approx(1 / 5 - 2 / 5)
+    # Sorted -0.5, -0.2, 0, 0; the 25th and 75th percentiles interpolate at 0.75 and 2.25.
+    assert (paired.low, paired.high) == pytest.approx((-0.5 + 0.75 * 0.3, 0.0))
+    assert paired.p_improve == 0.5  # a tie is no improvement
+
+
+def brute_force(errors: list[int], base: list[int], words: list[int], indices: np.ndarray):
+    """Each resample's WER difference, one utterance at a time."""
+    diffs = []
+    for row in indices.tolist():
+        total = sum(words[i] for i in row)
+        diffs.append((sum(errors[i] for i in row) - sum(base[i] for i in row)) / max(total, 1))
+    return np.array(diffs)
+
+
+def test_paired_differences_equal_a_brute_force_resampler() -> None:
+    rng = np.random.default_rng(7)
+    words = rng.integers(0, 9, size=40)
+    base = rng.binomial(words, 0.3)
+    systems = [rng.binomial(words, p) for p in (0.1, 0.3, 0.5)]
+    indices = resample_indices(len(words), 1000, seed=5)
+    results = paired_differences(systems, base, words, indices)
+    assert [r.p_improve for r in results] != [results[0].p_improve] * 3
+    for errors, paired in zip(systems, results, strict=True):
+        diffs = brute_force(errors.tolist(), base.tolist(), words.tolist(), indices)
+        low, high = np.percentile(diffs, [2.5, 97.5])
+        assert (paired.low, paired.high) == pytest.approx((low, high), abs=1e-12)
+        assert paired.p_improve == (diffs < 0).mean()
+        assert paired.delta == pytest.approx((errors.sum() - base.sum()) / words.sum())
+    assert resample_counts(indices).sum(axis=1).tolist() == [len(words)] * 1000
+
+
+def test_paired_differences_reject_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="indices"):
+        paired_differences([[1, 2]], [1, 2], [3, 4], resample_indices(3, 10))
+    with pytest.raises(ValueError, match="confidence"):
+        paired_differences([[1, 2]], [1, 2], [3, 4], resample_indices(2, 10), confidence=95)

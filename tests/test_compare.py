@@ -8,6 +8,7 @@ from matplotlib.image import imread
 
 from asrlab.cli.compare import main
 from asrlab.tools.compare.runs import load_runs, rank, read_error, run_names, varied_keys
+from asrlab.training.utterances import UtteranceCounts
 from helpers import GRU, LSTM, run_metrics, write_run, write_sweep
 
 VARIED = ["encoder._target_", "encoder.hidden", "optimizer.lr", "encoder.bidirectional"]
@@ -134,3 +135,67 @@ def test_sampled_floats_are_short_in_tables_and_whole_in_csv(tmp_path: Path) -> 
     main([str(tmp_path), "--out", str(tmp_path / "out")])
     assert "| 0.004125 |" in (tmp_path / "out" / "runs.md").read_text()
     assert "0.004124736202144694" in (tmp_path / "out" / "runs.csv").read_text()
+
+
+def _run_with_utterances(
+    folder: Path, lr: float, errors: list[int] | None, refs: str = "r"
+) -> None:
+    """A finished run whose test set is 40 utterances of 5 words (references `refs` N)."""
+    wer = sum(errors) / 200 if errors else 0.5
+    write_run(folder, {"_target_": GRU, "hidden": 64}, lr, run_metrics(wer, 0.1, 10, 1.0), [])
+    if errors is not None:
+        ids, texts = [f"data/test.jsonl:{n}" for n in range(40)], [f"{refs} {n}" for n in range(40)]
+        UtteranceCounts.of(ids, texts, [errors, [5] * 40, errors, [20] * 40]).save(folder)
+
+
+@pytest.fixture(scope="module")
+def with_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("versus")
+    base = [1, 0, 2, 1, 0, 3, 1, 0] * 5  # WER 40 / 200 = 20%
+    _run_with_utterances(root / "base", 1e-3, base)
+    _run_with_utterances(root / "perfect", 2e-3, [0] * 40)
+    _run_with_utterances(root / "same", 3e-3, base)
+    _run_with_utterances(root / "other", 4e-3, base, refs="another test set")
+    _run_with_utterances(root / "older", 5e-3, None)
+    return root
+
+
+def test_baseline_adds_paired_differences_and_marks_what_it_cannot_compare(
+    with_baseline: Path, tmp_path: Path
+) -> None:
+    main([str(with_baseline), "--baseline", str(with_baseline / "base"), "--out", str(tmp_path)])
+    markdown = (tmp_path / "runs.md").read_text()
+    assert "the baseline `base`'s, in percentage points" in markdown
+    table = {
+        cells[1]: cells[-3:]
+        for line in markdown.splitlines()
+        if line.startswith("| ") and "---" not in line
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    assert table["run"] == ["Δ WER", "95% CI", "P(better)"]
+    assert table["base"] == ["baseline", "", ""]
+    assert table["same"] == ["+0.00", "[+0.00, +0.00]", "0.000"]
+    delta, interval, p_better = table["perfect"]
+    low, high = (float(x) for x in interval.strip("[]").split(","))
+    assert delta == "-20.00" and low < -20 < high < 0 and p_better == "1.000"
+    assert table["other"] == ["other test set", "", ""]
+    assert table["older"] == ["no test_utterances.npz", "", ""]
+    with (tmp_path / "runs.csv").open(newline="") as f:
+        rows = {row["run"]: row for row in csv.DictReader(f)}
+    assert float(rows["perfect"]["wer_delta"]) == pytest.approx(-0.2)
+    assert rows["other"]["versus_baseline"] == "other test set"
+
+
+def test_baseline_refuses_a_named_run_of_another_test_set(
+    with_baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for run, baseline, message in [
+        ("other", "base", "other and the baseline base were tested on different test sets"),
+        ("same", "older", "the baseline older has no test_utterances.npz"),
+        ("same", "missing", "is not a finished run folder"),
+    ]:
+        args = [str(with_baseline / run), "--baseline", str(with_baseline / baseline)]
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args, "--out", str(tmp_path)])
+        assert exit_info.value.code == 1
+        assert message in capsys.readouterr().err

@@ -63,6 +63,7 @@ SKIPPED = {
     ".venv/bin/python bench/decoding.py RUN_DIR": BENCH,
     ".venv/bin/python bench/train_overhead.py": BENCH,
     ".venv/bin/python bench/seed_spread.py": BENCH,
+    ".venv/bin/python bench/compare_significance.py": BENCH,
     ".venv/bin/python bench/seed_spread.py --tasks hard --seeds 1 2 3 --configs default nemo_like "
     "crnn conformer encoder=lstm": BENCH,
     ".venv/bin/python bench/train_overhead.py --steps 20 --repeats 6 --encoder lstm --threads 1": (

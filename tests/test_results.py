@@ -11,6 +11,8 @@ import pytest
 from asrlab.cli.results import main
 from asrlab.tools.compare.replicates import config_hash, group_replicates
 from asrlab.tools.compare.runs import load_runs, read_config
+from asrlab.tools.compare.significance import MIXED_TEST_SETS, NOT_RECORDED, pooled
+from asrlab.training.utterances import UtteranceCounts
 from helpers import GRU, LSTM, manifest_overrides, write_run
 
 
@@ -138,3 +140,49 @@ def test_seed_multirun_of_an_experiment(tiny_synth: dict[str, Path], tmp_path: P
     assert (row["experiment"], row["seeds"], row["failed"]) == ("crnn", "3", "0")
     assert row["test set"] == "manifest (test=test.jsonl)"
     assert row["overrides"] == "debug=fast encoder.hidden_size=32 data=manifest"
+
+
+def _scored(folder: Path, seed: int, lr: float, errors: list[int] | None, refs: str = "r") -> None:
+    """A finished replicate scored on 20 utterances of 4 words (references `refs` N)."""
+    _replicate(folder, seed, {"_target_": GRU, "hidden": 64}, lr, (sum(errors or [0]) / 80, 0.1))
+    if errors is not None:
+        ids, texts = [f"data/test.jsonl:{n}" for n in range(20)], [f"{refs} {n}" for n in range(20)]
+        UtteranceCounts.of(ids, texts, [errors, [4] * 20, errors, [9] * 20]).save(folder)
+
+
+def test_baseline_row_and_each_row_against_it(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _scored(runs / "0_seed=1", 1, 1e-3, [1, 0] * 10)  # WER 12.5%
+    _scored(runs / "1_seed=2", 2, 1e-3, [2, 1] * 10)  # WER 37.5%: the row's mean 25%
+    _scored(runs / "2_seed=1", 1, 3e-3, [0] * 20)
+    _scored(runs / "3_seed=2", 2, 3e-3, [0] * 20)
+    _scored(runs / "4_seed=1", 1, 1e-2, [0] * 20)
+    _scored(runs / "5_seed=2", 2, 1e-2, None)
+    _scored(runs / "6_seed=1", 1, 1e-1, [0] * 20, refs="another test set")
+    out = tmp_path / "RESULTS.md"
+    main([str(runs), "--out", str(out), "--baseline", str(runs / "1_seed=2")])
+    markdown = out.read_text()
+    assert f"--baseline {runs / '1_seed=2'}`" in markdown
+    assert "the baseline row's (that of `1`)" in markdown  # the run's name in ## Runs
+    header, *rows = _table(markdown)
+    assert header[-3:] == ["Δ WER", "95% CI", "P(better)"]
+    versus = {row[1]: row[-3:] for row in rows}
+    assert versus["encoder=gru optimizer.lr=0.001"] == ["baseline", "", ""]
+    delta, interval, p_better = versus["encoder=gru optimizer.lr=0.003"]
+    assert delta == "-25.00" and p_better == "1.000" and interval.startswith("[-")
+    assert versus["encoder=gru optimizer.lr=0.01"] == ["no test_utterances.npz", "", ""]
+    assert versus["encoder=gru optimizer.lr=0.1"] == ["other test set", "", ""]
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(runs), "--out", str(out), "--baseline", str(runs / "4_seed=1")])
+    assert exit_info.value.code == 1
+
+
+def test_seeds_pool_into_one_system_of_one_test_set() -> None:
+    ids, refs = ["t:1", "t:2"], ["a b", "c"]
+    one = UtteranceCounts.of(ids, refs, [[1, 0], [2, 1], [1, 0], [3, 1]])
+    two = UtteranceCounts.of(ids, refs, [[2, 1], [2, 1], [1, 0], [3, 1]])
+    assert pooled([one, two]).word_errors.tolist() == [1.5, 0.5]
+    other = UtteranceCounts.of(ids, ["a b", "d"], [[2, 1], [2, 1], [1, 0], [3, 1]])
+    assert pooled([one, other]) == MIXED_TEST_SETS
+    assert pooled([one, None]) == NOT_RECORDED

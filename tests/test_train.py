@@ -18,6 +18,7 @@ from asrlab.tools.inference.decoding import choose_decoder
 from asrlab.training.checkpoint import load_model, read_checkpoint
 from asrlab.training.compose import compose_config
 from asrlab.training.run import train
+from asrlab.training.utterances import TEST_UTTERANCES, UtteranceCounts
 from helpers import compose_train, manifest_overrides, write_recordings
 
 TINY_MODEL = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
@@ -62,6 +63,12 @@ def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
     low, high = saved["test_wer_ci95"]
     assert low <= saved["test_wer"] <= high
     assert "git_commit" in saved and saved["epochs"] == 1
+    utterances = UtteranceCounts.load(tmp_path / TEST_UTTERANCES)
+    assert len(utterances) == len(tiny_synth["test"].read_text().splitlines())
+    assert set(utterances.ids) >= {f"{tiny_synth['test'].name}:1"}
+    wer = utterances.word_errors.sum() / utterances.words.sum()
+    cer = utterances.char_errors.sum() / utterances.chars.sum()
+    assert (wer, cer) == pytest.approx((saved["test_wer"], saved["test_cer"]), abs=1e-6)
 
     last = tmp_path / "checkpoints" / "last.ckpt"
     checkpoint = read_checkpoint(last)

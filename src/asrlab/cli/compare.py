@@ -8,6 +8,13 @@ from pathlib import Path
 from asrlab.tools.compare.plots import write_plots
 from asrlab.tools.compare.report import print_tables, write_csv, write_markdown
 from asrlab.tools.compare.runs import METRIC_CHOICES, load_runs, rank, varied_keys
+from asrlab.tools.compare.significance import (
+    SignificanceError,
+    find_baseline,
+    named_runs,
+    versus_baseline,
+)
+from asrlab.training.utterances import UtterancesError
 
 
 def run_paths_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -46,21 +53,36 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=Path,
         help="folder for runs.csv, runs.md and the plots (default: compare/ under the first PATH)",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="RUN",
+        help="a run folder: add each run's test WER difference to it, with a 95%% paired "
+        "bootstrap interval and the probability of improvement",
+    )
     args = parse_run_paths(parser, argv)
-    runs, failed = load_runs(args.paths)
+    runs, failed = load_runs([*args.paths, *([args.baseline] if args.baseline else [])])
     names = ", ".join(map(str, args.paths))
     if not runs and not failed:
         parser.exit(1, f"asrlab-compare: no run folders (with .hydra/config.yaml) under {names}\n")
+    versus, baseline = None, None
+    if args.baseline is not None:
+        try:
+            baseline = find_baseline(runs, args.baseline)
+            versus = versus_baseline(runs, baseline, named_runs(args.paths))
+        except (SignificanceError, UtterancesError) as err:
+            parser.exit(1, f"asrlab-compare: {err}\n")
     keys = varied_keys(runs)
     ranked = rank(runs, args.metric)
-    print_tables(ranked, failed, keys, args.metric)
+    print_tables(ranked, failed, keys, args.metric, versus)
     if not runs:
         parser.exit(1, f"asrlab-compare: no finished runs (with metrics.json) under {names}\n")
 
     out_dir = args.out if args.out is not None else args.paths[0] / "compare"
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(out_dir / "runs.csv", ranked, keys)
-    write_markdown(out_dir / "runs.md", ranked, failed, keys, args.metric)
+    write_csv(out_dir / "runs.csv", ranked, keys, versus)
+    name = baseline.name if baseline else None
+    write_markdown(out_dir / "runs.md", ranked, failed, keys, args.metric, versus, name)
     plots = write_plots(out_dir, ranked, keys)
     written = ["runs.csv", "runs.md", *(path.name for path in plots)]
     print(f"wrote {', '.join(written)} to {out_dir}")

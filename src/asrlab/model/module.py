@@ -125,7 +125,7 @@ class ASRModel(pl.LightningModule):
             metric.update(hyps, batch.texts)
             self.log(f"{stage}/{name}", metric, prog_bar=name == "wer", batch_size=size)
         if stage == "test":
-            self.test_utterance_errors.update(hyps, batch.texts)
+            self.test_utterance_errors.update(hyps, batch.texts, batch.ids)
         return {"loss": loss, "hyps": hyps}
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""One training run: compose -> seed -> data, model, trainer -> fit -> test -> metrics.json."""
+"""One training run: compose -> seed -> data, model, trainer -> fit -> test -> metrics.json and
+the per-utterance test errors (test_utterances.npz)."""
 
 import functools
 import json
@@ -22,6 +23,7 @@ from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import run_info, write_run_info
 from asrlab.training.threads import set_threads
+from asrlab.training.utterances import UtteranceCounts
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     # None when a run resumed in a copy of its folder (Lightning keeps only the best path then).
     best_score = checkpoint.best_model_score if best else None
     (test,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
-    errors, words = (t.cpu().numpy() for t in model.test_utterance_errors.compute())
+    ids, references, counts = model.test_utterance_errors.compute()
+    utterances = UtteranceCounts.of(ids, references, counts.cpu().numpy().T)
+    interval = wer_interval(utterances.word_errors, utterances.words) if len(utterances) else None
     metrics = {
         "test_wer": test["test/wer"],
-        "test_wer_ci95": list(wer_interval(errors, words)) if len(errors) else None,
+        "test_wer_ci95": list(interval) if interval else None,
         "test_cer": test["test/cer"],
         "test_acc": test["test/acc"],
         "test_loss": test["test/loss"],
@@ -67,6 +71,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     if not trainer.is_global_zero:  # test metrics are synced across DDP ranks; rank 0 writes
         return metrics
+    if len(utterances):
+        utterances.save(run_dir)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     _log_hparams(trainer, cfg, metrics)
     log.info(

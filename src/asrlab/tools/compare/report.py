@@ -3,7 +3,7 @@
 import csv
 import json
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ from rich.table import Table
 
 from asrlab.text.markdown import markdown_table
 from asrlab.tools.compare.runs import FailedRun, Run
+from asrlab.tools.compare.significance import COLUMNS as VERSUS_COLUMNS
+from asrlab.tools.compare.significance import RESAMPLES, PairedDifference, Versus, cells
 
 METRIC_COLUMNS = {
     "test_wer": "test WER",
@@ -22,6 +24,12 @@ METRIC_COLUMNS = {
     "train_seconds": "train s",
 }
 ABSENT = "-"
+CSV_VERSUS = ["wer_delta", "wer_delta_low", "wer_delta_high", "p_improve", "versus_baseline"]
+VERSUS_NOTE = (
+    "Δ WER: the run's test WER minus the baseline `{baseline}`'s, in percentage points, with its "
+    f"95% paired bootstrap interval over the test utterances ({RESAMPLES:,} resamples, seed 0); "
+    "P(better): the share of resamples in which the run's WER is the lower."
+)
 
 
 def _plain(value: Any) -> str:
@@ -90,16 +98,21 @@ def metric_columns(ranked: Sequence[Run]) -> list[str]:
     return [m for m in METRIC_COLUMNS if any(run.metric(m) is not None for run in ranked)]
 
 
-def table(ranked: Sequence[Run], keys: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted rows: rank, run, the varied values, the metrics."""
+def table(
+    ranked: Sequence[Run], keys: Sequence[str], versus: Mapping[Path, Versus] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows: rank, run, the varied values, the metrics; with `versus` (by
+    run folder), each run's test WER against the baseline's."""
     metrics = metric_columns(ranked)
     header = ["#", "run", *map(column_title, keys), *(METRIC_COLUMNS[m] for m in metrics)]
+    header += VERSUS_COLUMNS if versus is not None else []
     rows = [
         [
             str(position),
             run.name,
             *(setting(run, k) for k in keys),
             *(format_metric(m, run.metric(m)) for m in metrics),
+            *(cells(versus.get(run.path)) if versus is not None else []),
         ]
         for position, run in enumerate(ranked, start=1)
     ]
@@ -107,11 +120,15 @@ def table(ranked: Sequence[Run], keys: Sequence[str]) -> tuple[list[str], list[l
 
 
 def print_tables(
-    ranked: Sequence[Run], failed: Sequence[FailedRun], keys: Sequence[str], metric: str
+    ranked: Sequence[Run],
+    failed: Sequence[FailedRun],
+    keys: Sequence[str],
+    metric: str,
+    versus: Mapping[Path, Versus] | None = None,
 ) -> None:
     """The ranked runs, then the failed ones, on the console."""
-    header, rows = table(ranked, keys)
-    numeric = {"#", *METRIC_COLUMNS.values()}
+    header, rows = table(ranked, keys, versus)
+    numeric = {"#", *METRIC_COLUMNS.values(), *VERSUS_COLUMNS}
     ranked_table = Table(title=f"{count(ranked, 'run')} ranked by {metric}")
     for title in header:
         ranked_table.add_column(title, justify="right" if title in numeric else "left")
@@ -135,18 +152,29 @@ def print_tables(
         console.print(rich_table)
 
 
-def write_csv(path: Path, ranked: Sequence[Run], keys: Sequence[str]) -> None:
-    """One row per ranked run: full config values and raw metrics (WER as a fraction)."""
+def write_csv(
+    path: Path,
+    ranked: Sequence[Run],
+    keys: Sequence[str],
+    versus: Mapping[Path, Versus] | None = None,
+) -> None:
+    """One row per ranked run: full config values and raw metrics (WER as a fraction); with
+    `versus`, the WER difference to the baseline, its interval and P(improve), or a marker."""
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         columns = metric_columns(ranked)
-        writer.writerow(["rank", "run", *keys, *columns])
+        writer.writerow(["rank", "run", *keys, *columns, *(CSV_VERSUS if versus else [])])
         for position, run in enumerate(ranked, start=1):
             values = [_plain(run.config[k]) if k in run.config else "" for k in keys]
             metrics = [run.metric(m) for m in columns]
-            writer.writerow(
-                [position, run.name, *values, *("" if v is None else v for v in metrics)]
-            )
+            row = [position, run.name, *values, *("" if v is None else v for v in metrics)]
+            writer.writerow(row + (_csv_versus(versus.get(run.path)) if versus else []))
+
+
+def _csv_versus(result: Versus | None) -> list[Any]:
+    if isinstance(result, PairedDifference):
+        return [result.delta, result.low, result.high, result.p_improve, ""]
+    return ["", "", "", "", result or ""]
 
 
 def write_markdown(
@@ -155,16 +183,16 @@ def write_markdown(
     failed: Sequence[FailedRun],
     keys: Sequence[str],
     metric: str,
+    versus: Mapping[Path, Versus] | None = None,
+    baseline: str | None = None,
 ) -> None:
-    """The ranked table as Markdown, and a list of the failed runs with their errors."""
-    header, rows = table(ranked, keys)
-    lines = [
-        "# Run comparison",
-        "",
-        f"{count(ranked, 'run')} ranked by `{metric}` (lowest first).",
-        "",
-        *markdown_table(header, rows),
-    ]
+    """The ranked table as Markdown, and a list of the failed runs with their errors; with
+    `versus`, each run's test WER against the `baseline` run's."""
+    header, rows = table(ranked, keys, versus)
+    lines = ["# Run comparison", "", f"{count(ranked, 'run')} ranked by `{metric}` (lowest first)."]
+    if versus is not None:
+        lines += ["", VERSUS_NOTE.format(baseline=baseline)]
+    lines += ["", *markdown_table(header, rows)]
     if failed:
         lines += ["", "## Failed or unfinished runs", ""]
         for run in failed:

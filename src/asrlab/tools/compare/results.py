@@ -1,19 +1,30 @@
 """asrlab-results: seed replicates under some paths -> a generated RESULTS.md table.
 
     asrlab-train -m seed=1,2,3 experiment=crnn
-    asrlab-results outputs/train/multiruns/2026-01-01_12-00-00 [--out RESULTS.md]
+    asrlab-results outputs/train/multiruns/2026-01-01_12-00-00 [--out RESULTS.md] [--baseline RUN]
 
 Runs whose configs differ only in `seed` form one row: test WER and CER as mean ± sample
 standard deviation over the seeds, parameters, mean training time, the config's hash and the git
 commits. Failed runs are counted in their row and listed, never averaged.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from asrlab.text.markdown import markdown_table
 from asrlab.tools.compare.replicates import Replicates, mean_std
 from asrlab.tools.compare.report import count, error_summary, format_metric
 from asrlab.tools.compare.runs import FailedRun, Run
+from asrlab.tools.compare.significance import (
+    BASELINE,
+    RESAMPLES,
+    SignificanceError,
+    Versus,
+    against_baseline,
+    cells,
+    pooled,
+    read_utterances,
+)
+from asrlab.tools.compare.significance import COLUMNS as VERSUS_COLUMNS
 
 HEADER = [
     "experiment",
@@ -28,6 +39,14 @@ HEADER = [
     "config",
     "commit",
 ]
+
+VERSUS_NOTE = (
+    "Δ WER: the row's test WER minus the baseline row's (that of `{baseline}`), in percentage "
+    "points, each row's seeds pooled (each utterance's word errors averaged over them), with its "
+    f"95% paired bootstrap interval over the test utterances ({RESAMPLES:,} resamples, seed 0; "
+    "seed variation is in the ± column, not in the interval); P(better): the share of resamples "
+    "in which the row's WER is the lower."
+)
 
 
 def spread(values: Sequence[float]) -> str:
@@ -77,9 +96,22 @@ def _failure(run: FailedRun, group: Replicates | None) -> str:
     return f"- `{run.name}`{where}: {error_summary(run.error)}"
 
 
-def render(groups: Sequence[Replicates], ungrouped: Sequence[FailedRun], command: str) -> str:
-    """RESULTS.md: a header saying how to regenerate it, the table, each row's runs, failures."""
+def render(
+    groups: Sequence[Replicates],
+    ungrouped: Sequence[FailedRun],
+    command: str,
+    versus: Mapping[str, Versus] | None = None,
+    baseline: str | None = None,
+) -> str:
+    """RESULTS.md: a header saying how to regenerate it, the table, each row's runs, failures;
+    with `versus` (by config hash), each row's test WER against the `baseline` run's row."""
     runs = [run for group in groups for run in group.runs]
+    header, rows = HEADER, [row(group) for group in groups]
+    notes = []
+    if versus is not None:
+        header = [*HEADER, *VERSUS_COLUMNS]
+        rows = [[*r, *cells(versus.get(g.config_hash))] for r, g in zip(rows, groups, strict=True)]
+        notes = ["", VERSUS_NOTE.format(baseline=baseline)]
     lines = [
         "# Results",
         "",
@@ -90,8 +122,9 @@ def render(groups: Sequence[Replicates], ungrouped: Sequence[FailedRun], command
         "mean ± sample standard deviation (ddof=1) over the row's seeds; failed or unfinished "
         "runs are counted, not averaged. `config` is a hash of the run's config without the "
         "seed and paths.",
+        *notes,
         "",
-        *markdown_table(HEADER, [row(group) for group in groups]),
+        *markdown_table(header, rows),
         "",
         "## Runs",
         "",
@@ -104,3 +137,19 @@ def render(groups: Sequence[Replicates], ungrouped: Sequence[FailedRun], command
     if failures:
         lines += ["", "## Failed or unfinished runs", "", *failures]
     return "\n".join(lines) + "\n"
+
+
+def replicates_versus_baseline(groups: Sequence[Replicates], baseline: Run) -> dict[str, Versus]:
+    """Each row of seed replicates (by config hash) against the baseline run's row, each row's
+    seeds pooled (`pooled`); SignificanceError when the baseline row cannot be pooled."""
+    (base_group,) = [group for group in groups if baseline in group.runs]
+    rows = {g.config_hash: pooled([read_utterances(r.path) for r in g.runs]) for g in groups}
+    base = rows.pop(base_group.config_hash)
+    if isinstance(base, str):
+        raise SignificanceError(
+            f"the baseline {baseline.name}'s row (config {base_group.config_hash}) cannot be "
+            f"compared: {base}"
+        )
+    results = against_baseline(base, rows)
+    results[base_group.config_hash] = BASELINE
+    return results
