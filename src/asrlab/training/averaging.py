@@ -83,9 +83,10 @@ def candidates(folder: Path) -> list[Candidate]:
     return list(found.values())
 
 
-def choose(folder: Path, rank: str, k: int) -> list[Candidate]:
+def choose(folder: Path, rank: str, k: int, fewer: bool = False) -> list[Candidate]:
     """The `k` newest (by step) or best (by validation WER; ties: the newer) checkpoints in
-    `folder`, the reference (the newest or the best) first."""
+    `folder`, the reference (the newest or the best) first; with `fewer`, as many as there are
+    when there are fewer (at least one)."""
     if rank not in RANKS:
         raise AveragingError(f"rank must be one of {', '.join(RANKS)}, not {rank!r}")
     if k < 1:
@@ -98,7 +99,7 @@ def choose(folder: Path, rank: str, k: int) -> list[Candidate]:
         scored = [c for c in found if c.val_wer is not None]
         ranked = sorted(scored, key=lambda c: (c.val_wer, [-s for s in c.step]))
         keep = f"callbacks.model_checkpoint.save_top_k={k} (or -1: all)"
-    if len(ranked) < k:
+    if len(ranked) < (1 if fewer else k):
         what = "of distinct steps" if rank == "last" else f"with a {MONITOR}"
         raise AveragingError(
             f"{folder} holds {len(ranked)} checkpoint(s) {what}, averaging the {rank} {k} needs "
@@ -181,10 +182,12 @@ def average_checkpoints(chosen: list[Candidate], rank: str) -> dict[str, Any]:
     return checkpoint
 
 
-def write_average(folder: Path, rank: str, k: int, out: Path) -> list[dict[str, Any]]:
-    """Averages the `rank` `k` checkpoints of `folder` (RUN/checkpoints) into `out`, atomically;
-    returns the records of the averaged files, the reference first."""
-    checkpoint = average_checkpoints(choose(folder, rank, k), rank)
+def write_average(
+    folder: Path, rank: str, k: int, out: Path, fewer: bool = False
+) -> list[dict[str, Any]]:
+    """Averages the `rank` `k` checkpoints of `folder` (RUN/checkpoints) into `out`, atomically
+    (`fewer`: see `choose`); returns the records of the averaged files, the reference first."""
+    checkpoint = average_checkpoints(choose(folder, rank, k, fewer), rank)
 
     def save(temporary: Path) -> None:
         torch.save(checkpoint, temporary)

@@ -25,7 +25,8 @@ def _keeps(callback: ModelCheckpoint, rank: str, k: int) -> bool:
 class AverageCheckpoints(pl.Callback):
     """At the end of fit, averages the `k` newest (`rank="last"`) or best by validation WER
     (`rank="best"`) checkpoints of the run's checkpoint folder into `averaged.ckpt` there; with
-    `test=True`, asrlab-train's test stage uses it instead of the best checkpoint (`path`)."""
+    `test=True`, asrlab-train's test stage uses it instead of the best checkpoint (`path`). A run
+    that kept fewer (it validated fewer times) averages those it kept, with a warning."""
 
     def __init__(self, k: int = 3, rank: str = "last", test: bool = False) -> None:
         if rank not in RANKS or k < 1:
@@ -50,13 +51,20 @@ class AverageCheckpoints(pl.Callback):
         folder = Path(trainer.checkpoint_callback.dirpath)
         path = folder / FILE
         if trainer.is_global_zero:
-            records = write_average(folder, self.rank, self.k, path)
-            log.info(
-                "averaged the %s %d checkpoints (%s) into %s",
-                self.rank,
-                self.k,
-                ", ".join(r["file"] for r in records),
-                path,
-            )
+            records = write_average(folder, self.rank, self.k, path, fewer=True)
+            files = ", ".join(r["file"] for r in records)
+            if len(records) < self.k:
+                log.warning(
+                    "callbacks.average.k=%d, but the run kept %d checkpoint(s) (it validated "
+                    "fewer times): averaged %s into %s",
+                    self.k,
+                    len(records),
+                    files,
+                    path,
+                )
+            else:
+                log.info(
+                    "averaged the %s %d checkpoints %s into %s", self.rank, self.k, files, path
+                )
         trainer.strategy.barrier()
         self.path = path
