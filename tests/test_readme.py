@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FSDD = "needs the Free Spoken Digit Dataset at PATH/fsdd"
 MAKE = "make installs into .venv (pip, network); `make test` is this suite"
 BENCH = "a benchmark: minutes by design, not shrunk by ASRLAB_SMOKE"
+AVERAGE = (
+    "a smoke run (one epoch) keeps one checkpoint, too few to average: "
+    "tests/training/test_averaging.py runs asrlab-average's entry point on more"
+)
 SKIPPED = {
     "make train": MAKE,
     "make test": MAKE,
@@ -53,6 +57,8 @@ SKIPPED = {
     "hydra.launcher.tasks_per_node=4 hydra.launcher.cpus_per_task=8 hydra.launcher.mem_gb=64 "
     "trainer=ddp trainer.accelerator=gpu trainer.devices=4 trainer.num_nodes=1 "
     "data.num_workers=6 seed=1,2,3": "needs a SLURM cluster",
+    ".venv/bin/asrlab-average RUN --last 3": AVERAGE,
+    ".venv/bin/asrlab-average RUN --best 3 --out RUN/checkpoints/best3.ckpt": AVERAGE,
     ".venv/bin/python bench/data_pipeline.py": BENCH,
     ".venv/bin/python bench/manifest_scale.py": BENCH,
     ".venv/bin/python bench/encoders.py": BENCH,
