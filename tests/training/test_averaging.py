@@ -43,8 +43,9 @@ def test_copies_of_one_checkpoint_average_to_it_and_load(
     trained: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     folder = tmp_path / "run" / "checkpoints"
-    for step in (1, 2, 3):
+    for step in (1, 2):
         _write(folder, f"epoch{step}", trained, step, wer=0.5)
+    _write(folder, "last", trained, 3, wer=None)
     main([str(tmp_path / "run"), "--last", "3"])
     assert "wrote" in capsys.readouterr().out
     averaged = read_checkpoint(folder / "averaged.ckpt")
@@ -52,13 +53,19 @@ def test_copies_of_one_checkpoint_average_to_it_and_load(
         assert torch.equal(averaged["state_dict"][key], value), key
     assert "optimizer_states" not in averaged
     files = [record["file"] for record in averaged["averaged"]["checkpoints"]]
-    assert averaged["averaged"]["rank"] == "last" and files == [f"epoch{s}.ckpt" for s in (3, 2, 1)]
+    assert averaged["averaged"]["rank"] == "last" and files == [
+        "last.ckpt",
+        "epoch2.ckpt",
+        "epoch1.ckpt",
+    ]
 
     model, _ = load_model(folder / "averaged.ckpt")
     for name, value in model.state_dict().items():
         assert torch.equal(value, trained["state_dict"][name]), name
     # An averaged checkpoint is not averaged again.
     main([str(tmp_path / "run"), "--last", "3"])
+    again = read_checkpoint(folder / "averaged.ckpt")["averaged"]["checkpoints"]
+    assert [record["file"] for record in again] == files
 
 
 def test_two_checkpoints_average_to_their_mean(trained: dict[str, Any], tmp_path: Path) -> None:

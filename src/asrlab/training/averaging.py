@@ -21,8 +21,17 @@ from asrlab.trust.pickles import safe_load
 RANKS = ("last", "best")
 # Config keys that say how a run ran, not what it trained: they may differ between checkpoints.
 RUN_KEYS = frozenset(
-    ("task_name", "threads", "preflight", "ckpt_path", "optimized_metric", "trainer", "logger")
-    + ("callbacks", "paths")
+    (
+        "task_name",
+        "threads",
+        "preflight",
+        "ckpt_path",
+        "optimized_metric",
+        "trainer",
+        "logger",
+        "callbacks",
+        "paths",
+    )
 )
 # What only resuming needs: an averaged checkpoint is for evaluating, not for resuming.
 TRAINING_STATE = ("optimizer_states", "lr_schedulers", "loops", "callbacks")
