@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FSDD = "needs the Free Spoken Digit Dataset at PATH/fsdd"
 MAKE = "make installs into .venv (pip, network); `make test` is this suite"
 BENCH = "a benchmark: minutes by design, not shrunk by ASRLAB_SMOKE"
+AVERAGE = (
+    "a smoke run (one epoch) keeps one checkpoint, too few to average: "
+    "tests/training/test_averaging.py runs asrlab-average's entry point on more"
+)
 SKIPPED = {
     "make train": MAKE,
     "make test": MAKE,
@@ -57,6 +61,8 @@ SKIPPED = {
     "search.ctc_weight=0.3,0.5 search.lm=train lm.unit=char search.lm_weight=0.5": (
         "needs a ctc_aed run; RUN is a CTC one (tests/tools/decoding/test_search.py sweeps one)"
     ),
+    ".venv/bin/asrlab-average RUN --last 3": AVERAGE,
+    ".venv/bin/asrlab-average RUN --best 3 --out RUN/checkpoints/best3.ckpt": AVERAGE,
     ".venv/bin/python bench/data_pipeline.py": BENCH,
     ".venv/bin/python bench/manifest_scale.py": BENCH,
     ".venv/bin/python bench/encoders.py": BENCH,

@@ -19,6 +19,7 @@ from asrlab.model.build import (
     build_trainer,
 )
 from asrlab.training.bootstrap import wer_interval
+from asrlab.training.callbacks.average import AverageCheckpoints
 from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import run_info, write_run_info
@@ -51,7 +52,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     best = checkpoint.best_model_path if checkpoint is not None else ""
     # None when a run resumed in a copy of its folder (Lightning keeps only the best path then).
     best_score = checkpoint.best_model_score if best else None
-    (test,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+    tested = _averaged_for_test(trainer) or best
+    (test,) = trainer.test(model, datamodule=datamodule, ckpt_path=tested or None)
     ids, references, counts = model.test_utterance_errors.compute()
     utterances = UtteranceCounts.of(ids, references, counts.cpu().numpy().T)
     interval = wer_interval(utterances.word_errors, utterances.words) if len(utterances) else None
@@ -67,6 +69,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": _in_run(Path(best), run_dir) if best else None,
+        "tested_checkpoint": _in_run(Path(tested), run_dir) if tested else None,
         **info,
     }
     if not trainer.is_global_zero:  # test metrics are synced across DDP ranks; rank 0 writes
@@ -90,6 +93,13 @@ def _train_seconds(trainer: pl.Trainer) -> float | None:
     checkpoints carry to a resumed part); None when the callbacks have no Timer."""
     timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
     return round(timers[0].time_elapsed("train"), 2) if timers else None
+
+
+def _averaged_for_test(trainer: pl.Trainer) -> str:
+    """The averaged checkpoint of `callbacks=average` when its `test` option asks the test stage
+    to use it; else ''."""
+    averaged = [c for c in trainer.callbacks if isinstance(c, AverageCheckpoints) and c.test]
+    return str(averaged[0].path) if averaged and averaged[0].path else ""
 
 
 def _in_run(path: Path, run_dir: Path) -> str:
