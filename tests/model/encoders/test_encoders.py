@@ -61,6 +61,8 @@ TINY: dict[str, Callable[[], nn.Module]] = {
         repeats=2,
         epilogue_kernel=3,
         epilogue_channels=5,
+        epilogue_dilation=2,
+        output_channels=4,
     ),
     "transformer": lambda: TransformerEncoder(
         FEATURES, d_model=8, num_layers=2, num_heads=2, ffn_dim=12, stride=2, subsampling_channels=3
