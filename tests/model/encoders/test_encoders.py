@@ -51,6 +51,17 @@ TINY: dict[str, Callable[[], nn.Module]] = {
         stride=4,
         subsampling_channels=3,
     ),
+    "conformer_relative": lambda: ConformerEncoder(
+        FEATURES,
+        d_model=8,
+        num_layers=2,
+        num_heads=2,
+        ffn_dim=12,
+        kernel_size=3,
+        stride=2,
+        subsampling_channels=3,
+        relative_positions=True,
+    ),
     "quartznet": lambda: QuartzNetEncoder(
         FEATURES,
         prologue_channels=6,
@@ -158,7 +169,7 @@ def test_strided_lengths_match_conv(kernel_size: int, stride: int, padded: bool)
     assert strided_lengths(lengths, kernel_size, stride, 2 * padding).tolist() == expected
 
 
-@pytest.mark.parametrize("name", list(TINY))
+@pytest.mark.parametrize("name", [name for name in TINY if name != "conformer_relative"])
 def test_config_lists_every_constructor_default(name: str) -> None:
     config = OmegaConf.load(CONF_DIR / f"{name}.yaml")
     parameters = inspect.signature(get_class(config._target_)).parameters
