@@ -23,4 +23,3 @@ def test_scores_use_each_query_and_key_offset() -> None:
     expected = attention.out(scores.softmax(-1) @ v)
     out, _ = attention(x, x, x, key_padding_mask=torch.zeros(1, 5, dtype=torch.bool))
     torch.testing.assert_close(out[:, 0], expected)
-
