@@ -15,6 +15,7 @@ from asrlab.model.contracts import Encoder
 from asrlab.model.encoders.cnn import CNNEncoder
 from asrlab.model.encoders.conformer import ConformerEncoder
 from asrlab.model.encoders.crnn import CRNNEncoder
+from asrlab.model.encoders.deepspeech2 import DeepSpeech2Encoder
 from asrlab.model.encoders.dnn import DNNEncoder
 from asrlab.model.encoders.masking import strided_lengths
 from asrlab.model.encoders.quartznet import QuartzNetEncoder
@@ -38,6 +39,15 @@ TINY: dict[str, Callable[[], nn.Module]] = {
         kernel_size=(3, 3),
         time_strides=(2, 2),
         freq_strides=(2, 1),
+        hidden_size=5,
+        num_layers=2,
+    ),
+    "deepspeech2": lambda: DeepSpeech2Encoder(
+        FEATURES,
+        conv_channels=(3, 4),
+        kernel_sizes=((3, 5), (3, 3)),
+        time_strides=(2, 1),
+        freq_strides=(2, 2),
         hidden_size=5,
         num_layers=2,
     ),
@@ -183,3 +193,10 @@ def test_config_lists_every_constructor_default(name: str) -> None:
     encoder = instantiate(root.encoder).eval()
     h, _ = encoder(*padded_batch([11, 6]))
     assert h.shape[-1] == encoder.output_dim
+
+
+def test_deepspeech2_names_the_rnns_it_knows() -> None:
+    with pytest.raises(
+        ValueError, match=r"encoder.rnn must be one of \['gru', 'lstm'\], got 'rnn'"
+    ):
+        DeepSpeech2Encoder(FEATURES, rnn="rnn")
