@@ -71,6 +71,48 @@ def write_recordings(
                 write_audio(folder / f"{digit}_{speaker}_{take}.wav", wave, sample_rate)
 
 
+def write_chapter(
+    folder: Path, speaker: str, chapter: str, texts: tuple[str, ...], seconds: float = 0.1
+) -> Path:
+    """LibriSpeech's layout: tones (the n-th `seconds` + 0.05 n long) and the transcript of
+    one chapter under `folder` (a subset); returns the .trans.txt."""
+    folder = folder / speaker / chapter
+    folder.mkdir(parents=True)
+    lines = []
+    for number, text in enumerate(texts):
+        utt_id = f"{speaker}-{chapter}-{number:04d}"
+        write_audio(folder / f"{utt_id}.flac", tone(seconds + 0.05 * number), SAMPLE_RATE)
+        lines.append(f"{utt_id} {text}\n")
+    transcript = folder / f"{speaker}-{chapter}.trans.txt"
+    transcript.write_text("".join(lines))
+    return transcript
+
+
+def speech_commands_clips(words: Sequence[str], speaker: str, clips: int) -> list[str]:
+    """The clips `<word>/<speaker>_nohash_<n>.wav` of one speaker, n < clips."""
+    return [f"{word}/{speaker}_nohash_{n}.wav" for word in words for n in range(clips)]
+
+
+def write_speech_commands(
+    root: Path, words: Sequence[str], speakers: Sequence[str], clips: int, seconds: float = 0.1
+) -> None:
+    """Speech Commands' layout: tones of `seconds` for every word, speaker and clip number; the
+    last speaker but one in validation_list.txt, the last in testing_list.txt; a background
+    noise folder and a LICENSE, which are not clips."""
+    for speaker in speakers:
+        for clip in speech_commands_clips(words, speaker, clips):
+            (root / clip).parent.mkdir(exist_ok=True)
+            write_audio(root / clip, tone(seconds), SAMPLE_RATE)
+    (root / "_background_noise_").mkdir()
+    write_audio(root / "_background_noise_" / "white_noise.wav", tone(0.5), SAMPLE_RATE)
+    for name, speaker in [
+        ("validation_list.txt", speakers[-2]),
+        ("testing_list.txt", speakers[-1]),
+    ]:
+        (root / name).write_text("\n".join(speech_commands_clips(words, speaker, clips)) + "\n")
+    (root / "LICENSE").write_text("CC BY 4.0\n")
+
+
 def write_dataset(folder: Path, texts: list[str], name: str = "train.jsonl") -> Path:
     """Tones of increasing length with the given transcripts, and a manifest with relative paths."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -104,8 +104,8 @@ def test_unknown_key_and_option_fail_at_composition(tmp_path: Path) -> None:
 @pytest.mark.parametrize("option", _options("experiment"))
 def test_experiments_compose_into_a_model_and_data_module(option: str, tmp_path: Path) -> None:
     cfg = compose_train([f"experiment={option}"], tmp_path)
-    tokenizer = instantiate(cfg.tokenizer)
-    model = build_model(cfg, tokenizer)
+    tokenizer = build_tokenizer(cfg, _texts)
+    model = build_model(cfg, tokenizer, _texts)
     datamodule = build_datamodule(cfg, tokenizer)
     assert datamodule.sample_rate == cfg.data.sample_rate == cfg.features.sample_rate
     wave, length = torch.randn(1, cfg.data.sample_rate), torch.tensor([cfg.data.sample_rate])

@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from asrlab.data.audio import write_audio
 from asrlab.data.datasets import cache
 from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.datasets.librispeech import LibriSpeech
 from asrlab.data.manifest import read_manifest, validate
 from asrlab.text.tokenizer import CharTokenizer
-from helpers import SAMPLE_RATE, tone
+from helpers import write_chapter
 
 # subset -> speakers, each with one chapter of two utterances
 SUBSETS = {
@@ -28,20 +27,6 @@ def rows(manifest: Path) -> list[dict]:
 
 def listing(folder: Path) -> list[tuple[str, int]]:
     return sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in folder.rglob("*"))
-
-
-def write_chapter(folder: Path, speaker: str, chapter: str, texts: tuple[str, ...]) -> Path:
-    """Audio and transcript of one chapter; returns the .trans.txt."""
-    folder = folder / speaker / chapter
-    folder.mkdir(parents=True)
-    lines = []
-    for number, text in enumerate(texts):
-        utt_id = f"{speaker}-{chapter}-{number:04d}"
-        write_audio(folder / f"{utt_id}.flac", tone(0.1 + 0.05 * number), SAMPLE_RATE)
-        lines.append(f"{utt_id} {text}\n")
-    transcript = folder / f"{speaker}-{chapter}.trans.txt"
-    transcript.write_text("".join(lines))
-    return transcript
 
 
 @pytest.fixture(scope="module")

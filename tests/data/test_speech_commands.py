@@ -10,7 +10,7 @@ from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.datasets.speech_commands import SpeechCommands
 from asrlab.data.manifest import read_manifest, validate
 from asrlab.text.tokenizer import CharTokenizer
-from helpers import SAMPLE_RATE, tone
+from helpers import SAMPLE_RATE, speech_commands_clips, tone, write_speech_commands
 
 WORDS = ("dog", "marvin", "yes")
 SPEAKERS = ("0a7c2a8d", "1b4c9b89", "2c6d5e11", "3d8f7a22")  # val: 2c6d5e11, test: 3d8f7a22
@@ -26,21 +26,13 @@ def listing(folder: Path) -> list[tuple[str, int]]:
 
 
 def clips_of(speaker: str) -> list[str]:
-    return [f"{word}/{speaker}_nohash_{n}.wav" for word in WORDS for n in range(CLIPS_PER_SPEAKER)]
+    return speech_commands_clips(WORDS, speaker, CLIPS_PER_SPEAKER)
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("speech_commands")
-    for speaker in SPEAKERS:
-        for clip in clips_of(speaker):
-            (root / clip).parent.mkdir(exist_ok=True)
-            write_audio(root / clip, tone(0.1), SAMPLE_RATE)
-    (root / "_background_noise_").mkdir()
-    write_audio(root / "_background_noise_" / "white_noise.wav", tone(0.5), SAMPLE_RATE)
-    (root / "validation_list.txt").write_text("\n".join(clips_of(SPEAKERS[2])) + "\n")
-    (root / "testing_list.txt").write_text("\n".join(clips_of(SPEAKERS[3])) + "\n")
-    (root / "LICENSE").write_text("CC BY 4.0\n")
+    write_speech_commands(root, WORDS, SPEAKERS, CLIPS_PER_SPEAKER)
     return root
 
 

@@ -15,6 +15,7 @@ from asrlab.model.contracts import Encoder
 from asrlab.model.encoders.cnn import CNNEncoder
 from asrlab.model.encoders.conformer import ConformerEncoder
 from asrlab.model.encoders.crnn import CRNNEncoder
+from asrlab.model.encoders.deepspeech2 import DeepSpeech2Encoder
 from asrlab.model.encoders.dnn import DNNEncoder
 from asrlab.model.encoders.masking import strided_lengths
 from asrlab.model.encoders.quartznet import QuartzNetEncoder
@@ -41,6 +42,15 @@ TINY: dict[str, Callable[[], nn.Module]] = {
         hidden_size=5,
         num_layers=2,
     ),
+    "deepspeech2": lambda: DeepSpeech2Encoder(
+        FEATURES,
+        conv_channels=(3, 4),
+        kernel_sizes=((3, 5), (3, 3)),
+        time_strides=(2, 1),
+        freq_strides=(2, 2),
+        hidden_size=5,
+        num_layers=2,
+    ),
     "conformer": lambda: ConformerEncoder(
         FEATURES,
         d_model=8,
@@ -50,6 +60,17 @@ TINY: dict[str, Callable[[], nn.Module]] = {
         kernel_size=3,
         stride=4,
         subsampling_channels=3,
+    ),
+    "conformer_relative": lambda: ConformerEncoder(
+        FEATURES,
+        d_model=8,
+        num_layers=2,
+        num_heads=2,
+        ffn_dim=12,
+        kernel_size=3,
+        stride=2,
+        subsampling_channels=3,
+        relative_positions=True,
     ),
     "quartznet": lambda: QuartzNetEncoder(
         FEATURES,
@@ -61,6 +82,8 @@ TINY: dict[str, Callable[[], nn.Module]] = {
         repeats=2,
         epilogue_kernel=3,
         epilogue_channels=5,
+        epilogue_dilation=2,
+        output_channels=4,
     ),
     "transformer": lambda: TransformerEncoder(
         FEATURES, d_model=8, num_layers=2, num_heads=2, ffn_dim=12, stride=2, subsampling_channels=3
@@ -156,7 +179,7 @@ def test_strided_lengths_match_conv(kernel_size: int, stride: int, padded: bool)
     assert strided_lengths(lengths, kernel_size, stride, 2 * padding).tolist() == expected
 
 
-@pytest.mark.parametrize("name", list(TINY))
+@pytest.mark.parametrize("name", [name for name in TINY if name != "conformer_relative"])
 def test_config_lists_every_constructor_default(name: str) -> None:
     config = OmegaConf.load(CONF_DIR / f"{name}.yaml")
     parameters = inspect.signature(get_class(config._target_)).parameters
@@ -170,3 +193,10 @@ def test_config_lists_every_constructor_default(name: str) -> None:
     encoder = instantiate(root.encoder).eval()
     h, _ = encoder(*padded_batch([11, 6]))
     assert h.shape[-1] == encoder.output_dim
+
+
+def test_deepspeech2_names_the_rnns_it_knows() -> None:
+    with pytest.raises(
+        ValueError, match=r"encoder.rnn must be one of \['gru', 'lstm'\], got 'rnn'"
+    ):
+        DeepSpeech2Encoder(FEATURES, rnn="rnn")

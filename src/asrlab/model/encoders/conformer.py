@@ -5,6 +5,7 @@ from torchaudio.models import Conformer
 from torchaudio.models.conformer import ConformerLayer
 
 from asrlab.model.encoders.masking import length_mask, zero_padding
+from asrlab.model.encoders.relative_attention import RelativePositionAttention
 from asrlab.model.encoders.subsampling import ConvSubsampling
 
 
@@ -37,7 +38,9 @@ class ConformerEncoder(nn.Module):
     The layers are torchaudio's, run by `masked_conformer_layer` so that padding reaches neither
     attention (masked keys) nor the depthwise convolutions (zeroed frames): outputs do not depend
     on padding in eval mode. In training, the convolution modules' batch norm statistics also
-    count padding frames, as in torchaudio.
+    count padding frames, as in torchaudio. torchaudio's attention knows no positions (the
+    convolutions give them); `relative_positions` replaces it by the paper's
+    `RelativePositionAttention`.
 
     Args:
         input_dim: features per input frame F.
@@ -49,6 +52,8 @@ class ConformerEncoder(nn.Module):
         stride: time subsampling, a power of two; T' = ceil(T / stride).
         subsampling_channels: channels of the subsampling convolutions.
         dropout: dropout after subsampling and inside every layer.
+        relative_positions: attention with relative sinusoidal positions (Transformer-XL), as
+            in the Conformer paper and NeMo, instead of torchaudio's position-free attention.
     """
 
     stride_argument = "stride"
@@ -64,11 +69,15 @@ class ConformerEncoder(nn.Module):
         stride: int = 4,
         subsampling_channels: int = 32,
         dropout: float = 0.1,
+        relative_positions: bool = False,
     ) -> None:
         super().__init__()
         self.subsampling = ConvSubsampling(input_dim, d_model, subsampling_channels, stride)
         self.dropout = nn.Dropout(dropout)
         self.conformer = Conformer(d_model, num_heads, ffn_dim, num_layers, kernel_size, dropout)
+        if relative_positions:
+            for layer in self.conformer.conformer_layers:
+                layer.self_attn = RelativePositionAttention(d_model, num_heads, dropout)
         self.output_dim = d_model
         self.stride = stride
 

@@ -49,11 +49,16 @@ class SeparableConv(nn.Module):
     """Depthwise conv over time -> pointwise conv -> `MaskedBatchNorm1d`.
 
     Padding is zeroed before the convolutions. A kernel and stride of 1 leave out the depthwise
-    conv.
+    conv; a dilation spreads its taps `dilation` frames apart.
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        dilation: int = 1,
     ) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
@@ -64,7 +69,8 @@ class SeparableConv(nn.Module):
                 in_channels,
                 kernel_size,
                 stride,
-                padding=kernel_size // 2,
+                padding=dilation * (kernel_size // 2),
+                dilation=dilation,
                 groups=in_channels,
                 bias=False,
             )
@@ -73,7 +79,7 @@ class SeparableConv(nn.Module):
         )
         self.pointwise = nn.Conv1d(in_channels, out_channels, 1, bias=False)
         self.norm = MaskedBatchNorm1d(out_channels)
-        self.kernel_size = kernel_size
+        self.span = dilation * (kernel_size - 1) + 1  # input frames one output frame sees
         self.stride = stride
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
@@ -83,8 +89,7 @@ class SeparableConv(nn.Module):
         return self.norm(x, length_mask(lengths.to(x.device), x.size(2))), lengths
 
     def output_frames(self, n: int | Tensor) -> int | Tensor:
-        k = self.kernel_size
-        return strided_lengths(n, k, self.stride, 2 * (k // 2))
+        return strided_lengths(n, self.span, self.stride, self.span - 1)
 
 
 class QuartzNetBlock(nn.Module):
@@ -117,8 +122,11 @@ class QuartzNetBlock(nn.Module):
 class QuartzNetEncoder(nn.Module):
     """A strided separable prologue conv, residual blocks, then two epilogue convs.
 
-    The epilogue is a separable conv, then a pointwise one; every conv outside the blocks is
-    followed by ReLU -> dropout.
+    The epilogue is a (dilated) separable conv, then a pointwise one; every conv outside the
+    blocks is followed by ReLU -> dropout. QuartzNet 5x5 (Kriman et al. 2020, 6.7M parameters):
+    a 256-channel prologue of kernel 33, blocks of 256, 256, 512, 512, 512 channels with kernels
+    33, 39, 51, 63, 75 and 5 repeats, an epilogue of kernel 87, dilation 2, 512 channels, and
+    1024 output channels; 15x5 lists each block three times.
     Padding is zeroed before every convolution and `MaskedBatchNorm1d` keeps it out of the
     normalisation statistics, so outputs do not depend on padding. Batch norm rather than layer
     norm keeps QuartzNet's normalisation, whose running statistics make eval mode per-frame.
@@ -132,7 +140,10 @@ class QuartzNetEncoder(nn.Module):
         block_kernels: odd kernel of each block's separable convs.
         repeats: separable convs per block.
         epilogue_kernel: odd kernel of the epilogue's separable conv.
-        epilogue_channels: width of both epilogue convs; the output is this wide.
+        epilogue_channels: width of the epilogue's separable conv.
+        epilogue_dilation: dilation of the epilogue's separable conv.
+        output_channels: width of the last, pointwise conv, the output's (null:
+            epilogue_channels).
         dropout: dropout after every activation.
     """
 
@@ -149,6 +160,8 @@ class QuartzNetEncoder(nn.Module):
         repeats: int = 2,
         epilogue_kernel: int = 29,
         epilogue_channels: int = 256,
+        epilogue_dilation: int = 1,
+        output_channels: int | None = None,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
@@ -159,18 +172,21 @@ class QuartzNetEncoder(nn.Module):
             blocks.append(QuartzNetBlock(channels, out_channels, kernel_size, repeats, dropout))
             channels = out_channels
         self.blocks = nn.ModuleList(blocks)
+        output_channels = output_channels or epilogue_channels
         self.epilogue = nn.ModuleList(
             [
-                SeparableConv(channels, epilogue_channels, epilogue_kernel),
-                SeparableConv(epilogue_channels, epilogue_channels, 1),
+                SeparableConv(
+                    channels, epilogue_channels, epilogue_kernel, dilation=epilogue_dilation
+                ),
+                SeparableConv(epilogue_channels, output_channels, 1),
             ]
         )
         self.dropout = nn.Dropout(dropout)
-        self.output_dim = epilogue_channels
+        self.output_dim = output_channels
         self.stride = stride
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """x: (B, T, F), lengths: (B,) -> (B, T', epilogue_channels), (B,) out lengths.
+        """x: (B, T, F), lengths: (B,) -> (B, T', output_dim), (B,) out lengths.
 
         Outputs beyond each length are zero.
         """
