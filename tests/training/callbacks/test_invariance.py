@@ -16,21 +16,12 @@ from asrlab.training.callbacks.invariance import (
     PaddingInvarianceError,
     compare_alone_and_batched,
 )
-from helpers import compose_train, manifest_overrides
+from helpers import TINY_HEADS, compose_train, manifest_overrides
 
 PROBES = 4
 BATCH = 8  # the tiny val split's size: the probe utterances and the 4 longest others
 TINY = ["encoder.hidden_size=32", "encoder.num_layers=1", "encoder.dropout=0.0"]
-ATTENTION = ["head.d_model=16", "head.num_layers=1", "head.ffn_dim=32", "head.dropout=0.0"]
-# Untrained models: decoding stops after a few tokens.
-HEADS = {
-    "ctc": ["head=ctc"],
-    "classifier": ["head=classifier"],
-    "rnnt": ["head=rnnt", "head.joint_dim=16", "head.prediction_dim=16"],
-    "aed": ["head=aed", *ATTENTION, "head.beam_size=2", "head.max_length_ratio=0.05"],
-    "ctc_aed": ["head=ctc_aed", *ATTENTION, "head.beam_size=2", "head.max_length_ratio=0.05"],
-}
-SEQUENCE_HEADS = ["rnnt", "aed", "ctc_aed"]
+HEADS = {"ctc": ["head=ctc"], "classifier": ["head=classifier"], **TINY_HEADS}
 
 
 class PaddingLeak(nn.Module):
@@ -181,7 +172,7 @@ def test_every_head_scores_decodes_and_loses_alike_alone_and_batched(
         assert c.max_diff < 1e-5 and c.loss_diff < 1e-5, c
 
 
-@pytest.mark.parametrize("head", SEQUENCE_HEADS)
+@pytest.mark.parametrize("head", list(TINY_HEADS))
 def test_a_head_pooling_over_padding_is_caught(
     head: str, tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -191,7 +182,7 @@ def test_a_head_pooling_over_padding_is_caught(
         assert c.max_diff > 1e-2 and c.loss_diff > 1e-4, c
 
 
-@pytest.mark.parametrize("head", SEQUENCE_HEADS)
+@pytest.mark.parametrize("head", list(TINY_HEADS))
 def test_a_loss_over_padded_frames_is_caught_though_scores_match(
     head: str, tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
