@@ -111,6 +111,8 @@ def test_gru_outputs_match_alone_and_batched(tiny_model, validate) -> None:
     events = validate(model, build_datamodule(cfg, model.tokenizer), [check])  # raises if not
     (diff,) = events.Scalars("val/padding_max_diff")
     assert 0.0 <= diff.value < 1e-4
+    (loss_diff,) = events.Scalars("val/padding_loss_diff")
+    assert 0.0 <= loss_diff.value < 1e-4
     assert len(check.examples) == PROBES and len(check.fillers) == BATCH - PROBES
     longest = max(len(e.wave) for e in check.examples + check.fillers)
     assert sum(len(e.wave) < longest for e in check.examples) >= PROBES - 1  # padded
