@@ -26,6 +26,13 @@ FRAMES_OF = LogMel().output_frames
 """Feature frames of samples by the default frontend, for data modules built without a config."""
 GRU = "asrlab.model.encoders.gru.GRUEncoder"
 LSTM = "asrlab.model.encoders.lstm.LSTMEncoder"
+TINY_ATTENTION = ["head.d_model=32", "head.num_layers=1", "head.ffn_dim=64"]
+TINY_HEADS = {
+    "rnnt": ["head=rnnt", "head.joint_dim=32", "head.prediction_dim=32", "head.ctc_weight=0.3"],
+    "aed": ["head=aed", *TINY_ATTENTION, "head.max_length_ratio=0.1"],
+    "ctc_aed": ["head=ctc_aed", *TINY_ATTENTION, "head.max_length_ratio=0.1", "head.beam_size=2"],
+}
+"""Overrides of tiny heads other than CTC; untrained, the attention heads decode a few tokens."""
 
 
 class RecordingHandler(logging.Handler):

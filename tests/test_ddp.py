@@ -1,18 +1,20 @@
 """Beyond one machine: DDP over two CPU processes, and sweeps through the submitit launcher."""
 
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from torchmetrics.text import CharErrorRate, WordErrorRate
 
 from asrlab.data.audio import read_audio
 from asrlab.data.manifest import read_manifest
 from asrlab.training.checkpoint import load_model
-from helpers import manifest_overrides
+from helpers import TINY_HEADS, manifest_overrides
 
 TINY_MODEL = ["encoder.hidden_size=64", "encoder.num_layers=2", "encoder.dropout=0.0"]
 
@@ -36,13 +38,19 @@ def _recomputed_wer_cer(run_dir: Path, best: str, manifest: Path) -> tuple[float
     return float(wer.compute()), float(cer.compute())
 
 
+def _few(tiny_synth: dict[str, Path]) -> Path:
+    """A manifest of the first 8 training utterances."""
+    lines = tiny_synth["train"].read_text().splitlines(keepends=True)
+    few = tiny_synth["train"].parent / "ddp_few.jsonl"
+    few.write_text("".join(lines[:8]))
+    return few
+
+
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes_splits_batches_and_syncs_metrics(
     tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
-    lines = tiny_synth["train"].read_text().splitlines(keepends=True)
-    few = tiny_synth["train"].parent / "ddp_few.jsonl"
-    few.write_text("".join(lines[:8]))
+    few = _few(tiny_synth)
     overrides = manifest_overrides({"train": few, "val": few, "test": few}) + TINY_MODEL
     overrides += ["augment=none", "scheduler=none", "optimizer.lr=0.01", "optimizer.weight_decay=0"]
     # Two test batches: one per rank, so rank 0 alone sees only half of the test set.
@@ -73,6 +81,32 @@ def test_ddp_on_two_cpu_processes_splits_batches_and_syncs_metrics(
     # Untrained, WER is about 1: both learn, and about equally well.
     assert one["test_wer"] <= 0.6 and two["test_wer"] <= 0.6
     assert abs(one["test_wer"] - two["test_wer"]) <= 0.35
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("head", list(TINY_HEADS))
+def test_ddp_fits_and_tests_every_head(
+    head: str, tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    few = _few(tiny_synth)
+    overrides = manifest_overrides({"train": few, "val": few, "test": few}) + TINY_MODEL
+    overrides += [*TINY_HEADS[head], "data.batch_size=2", "data.eval_batch_size=4"]
+    overrides += ["trainer.max_epochs=2", "callbacks.step_checkpoint.every_n_train_steps=1"]
+    run = tmp_path / "two"
+    ddp = _cli("trainer=ddp", "trainer.devices=2", f"hydra.run.dir={run}", *overrides, cwd=tmp_path)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["global_step"] == 4  # 2 epochs of 4 batches, every other one per rank
+    last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 4  # a step checkpoint at every step
+    assert (run / "train.log").read_text().count("test WER") == 1  # rank 0 only
+    # Both ranks' test hypotheses reach the metrics: those of the whole test set.
+    wer, cer = _recomputed_wer_cer(run, metrics["best_checkpoint"], few)
+    assert metrics["test_wer"] == pytest.approx(wer, abs=1e-6)
+    assert metrics["test_cer"] == pytest.approx(cer, abs=1e-6)
+    low, high = metrics["test_wer_ci95"]
+    assert low <= metrics["test_wer"] <= high and math.isfinite(metrics["test_loss"])
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from asrlab.text.tokenizer import CharTokenizer
 from asrlab.training.callbacks.loader_position import LoaderPosition
 from asrlab.training.callbacks.rng_state import RngState
 from asrlab.training.checkpoint_io import AtomicCheckpointIO, NoSpaceError
-from helpers import FRAMES_OF, manifest_overrides, write_dataset
+from helpers import FRAMES_OF, TINY_HEADS, manifest_overrides, write_dataset
 from sigkill import start_beside_uninterrupted
 from test_reproduce import TINY_RUN, assert_same_weights, cli, final_metrics, final_weights
 
@@ -208,14 +208,20 @@ def test_killed_run_resumes_to_the_uninterrupted_result(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("head", ["ctc", *TINY_HEADS])
 def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(
-    tiny_synth: dict[str, Path], tmp_path: Path
+    head: str, tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
     # last.ckpt every 2 steps: steps 2 and 6 fall mid-epoch, and the last, step 8, leaves each
     # run's final weights in it. The killed run trains step 7, then SIGKILLs itself; its
     # last.ckpt is step 6's, 2 batches into the second epoch. Two loader workers draw batches
     # ahead of training.
-    overrides = [*manifest_overrides(tiny_synth), *TINY_RUN, "data.num_workers=2"]
+    overrides = [
+        *manifest_overrides(tiny_synth),
+        *TINY_RUN,
+        *TINY_HEADS.get(head, []),
+        "data.num_workers=2",
+    ]
     overrides += ["callbacks.step_checkpoint.every_n_train_steps=2"]
     kill = ["+callbacks.sigkill._target_=sigkill.SignalAtStep", "+callbacks.sigkill.step=7"]
     killed, full = tmp_path / "killed", tmp_path / "full"

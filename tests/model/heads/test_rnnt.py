@@ -105,6 +105,16 @@ def test_padding_changes_neither_loss_nor_hypotheses() -> None:
     torch.testing.assert_close(losses[1:], loss_alone[None])  # "d": one token, loss per token
 
 
+def test_frames_and_tokens_padded_beyond_the_longest_are_ignored() -> None:
+    """A batch padded past its longest utterance and target (one row of a larger batch)."""
+    head = tiny_head()
+    hidden, lengths = torch.randn(1, 8, 6), torch.tensor([5])
+    batch = text_batch(["ab"], hidden, lengths)
+    loss, _ = head.loss(*head(hidden[:, :5], lengths), batch)
+    padded = batch._replace(targets=torch.nn.functional.pad(batch.targets, (0, 3)))
+    torch.testing.assert_close(head.loss(*head(hidden, lengths), padded)[0], loss)
+
+
 def test_a_joint_beyond_max_joint_bytes_is_a_named_error() -> None:
     head = tiny_head(max_joint_bytes=1000)
     hidden, lengths = torch.randn(2, 8, 6), torch.tensor([8, 5])

@@ -23,10 +23,11 @@ def rnnt_losses(
     logits: Tensor, frame_lengths: Tensor, targets: Tensor, target_lengths: Tensor, blank: int
 ) -> Tensor:
     """logits (B, T', U+1, V) of the joint, frame_lengths (B,), targets (B, U) padded,
-    target_lengths (B,) -> (B,) the negative log-probability of each transcript (fp32)."""
+    target_lengths (B,) -> (B,) the negative log-probability of each transcript (fp32).
+    Frames and tokens past the longest are cut (torchaudio wants the cut logits contiguous)."""
     frames, tokens = int(frame_lengths.max()), int(target_lengths.max())
     return AF.rnnt_loss(
-        logits[:, :frames, : tokens + 1].float(),
+        logits[:, :frames, : tokens + 1].float().contiguous(),
         targets[:, :tokens].int(),
         frame_lengths.int(),
         target_lengths.int(),

@@ -1,6 +1,8 @@
-"""Padding / batch invariance, checked on the trained model: an utterance decoded alone must give
-what it gives padded in a batch with longer ones. A difference means that some part of the model
-(usually the encoder) lets padded frames or other utterances leak into valid outputs."""
+"""Padding / batch invariance, checked on the trained model through the head contract, for every
+head: an utterance decoded alone must give what it gives padded in a batch with longer ones, and
+its loss alone what the head's loss gives its row of that batch (padded frames and targets
+included). A difference means that some part of the model (the encoder, or the head's forward or
+loss) lets padded frames or other utterances leak into valid outputs."""
 
 from pathlib import Path
 from typing import NamedTuple
@@ -9,6 +11,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import move_data_to_device, rank_zero_warn
 
+from asrlab.data.batch import Batch
 from asrlab.data.collate import collate
 from asrlab.data.dataset import Example
 from asrlab.model.module import ASRModel
@@ -26,14 +29,16 @@ class Comparison(NamedTuple):
     alone: str  # the transcript decoded at batch size 1
     batched: str  # the transcript decoded in the padded batch
     max_diff: float  # max |difference| of the head's scores over valid frames (inf: lengths differ)
+    loss_diff: float  # |the head's loss alone - its loss on the utterance's row of the batch|
 
 
 @torch.no_grad()
 def compare_alone_and_batched(
     model: ASRModel, examples: list[Example], fillers: list[Example]
 ) -> list[Comparison]:
-    """Decodes each of `examples` alone, and all of them in one batch after `fillers` (longer
-    utterances, so that the examples are padded); one Comparison per example."""
+    """Decodes and scores each of `examples` alone, and all of them in one batch after `fillers`
+    (longer utterances, so that the examples are padded); one Comparison per example. The
+    batched loss of an example is the head's loss on its row of the padded batch."""
     device = model.device
     batch = move_data_to_device(collate(fillers + examples), device)
     scores, lengths = model(batch.waves, batch.wave_lengths)
@@ -43,22 +48,31 @@ def compare_alone_and_batched(
         alone = move_data_to_device(collate([example]), device)
         alone_scores, alone_lengths = model(alone.waves, alone.wave_lengths)
         row = len(fillers) + k
+        alone_loss, _ = model.head.loss(alone_scores, alone_lengths, alone)
+        rows = slice(row, row + 1)
+        batched_loss, _ = model.head.loss(scores[rows], lengths[rows], _row(batch, row))
         comparisons.append(
             Comparison(
                 example.id,
                 model.head.decode(alone_scores, alone_lengths)[0],
                 hyps[row],
                 _max_diff(alone_scores[0], scores[row], int(alone_lengths[0]), int(lengths[row])),
+                (alone_loss - batched_loss).abs().item(),
             )
         )
     return comparisons
 
 
+def _row(batch: Batch, row: int) -> Batch:
+    """The batch of utterance `row` alone, still padded to the batch's frames and tokens."""
+    return Batch._make(field[row : row + 1] for field in batch)
+
+
 def _max_diff(
     alone: torch.Tensor, batched: torch.Tensor, length: int, batched_length: int
 ) -> float:
-    """Max |alone - batched| of one utterance's scores: CTC log-probs (T', V) over its valid
-    frames, or class logits (C,)."""
+    """Max |alone - batched| of one utterance's scores over its valid frames: CTC log-probs
+    (T', V), transducer states (T', J) or attention memory (T', D); or class logits (C,)."""
     if alone.dim() == 2:
         if length != batched_length:
             return float("inf")
@@ -70,9 +84,10 @@ class PaddingInvariance(pl.Callback):
     """Every `every_n_epochs` validation epochs, decodes the probe utterances alone and in one
     batch of `batch_size` padded with the longest other validation utterances.
 
-    An utterance whose transcript differs (or, with `atol`, whose scores differ by more) is a
-    mismatch: a warning names each, or with `on_mismatch="error"` a PaddingInvarianceError.
-    The largest score difference is logged as `val/padding_max_diff`.
+    An utterance whose transcript differs (or, with `atol`, whose scores or loss differ by more)
+    is a mismatch: a warning names each, or with `on_mismatch="error"` a PaddingInvarianceError.
+    The largest differences are logged as `val/padding_max_diff` (scores) and
+    `val/padding_loss_diff`.
     """
 
     def __init__(
@@ -106,12 +121,14 @@ class PaddingInvariance(pl.Callback):
         if not self.examples:
             self.examples, self.fillers = self._probe(trainer)
         comparisons = compare_alone_and_batched(pl_module, self.examples, self.fillers)
-        largest = max(c.max_diff for c in comparisons)
-        pl_module.log("val/padding_max_diff", largest, rank_zero_only=True)
+        for name in ("max_diff", "loss_diff"):
+            largest = max(getattr(c, name) for c in comparisons)
+            pl_module.log(f"val/padding_{name}", largest, rank_zero_only=True)
         mismatches = [
             c
             for c in comparisons
-            if c.alone != c.batched or (self.atol is not None and c.max_diff > self.atol)
+            if c.alone != c.batched
+            or (self.atol is not None and max(c.max_diff, c.loss_diff) > self.atol)
         ]
         if not mismatches:
             return
@@ -139,11 +156,12 @@ class PaddingInvariance(pl.Callback):
         ]
         lines += [
             f"  {Path(c.id).name}: alone {c.alone!r}, batched {c.batched!r} "
-            f"(max score difference {c.max_diff:.3g})"
+            f"(max score difference {c.max_diff:.3g}, loss difference {c.loss_diff:.3g})"
             for c in mismatches
         ]
         lines.append(
-            "Padded frames leak into valid outputs: keep them out (README: 'Add an encoder')."
+            "Padded frames leak into valid outputs: keep them out of the encoder (docs/models.md: "
+            "'Add an encoder') and of the head's forward, loss and decoding."
         )
         if self.on_mismatch == "error":
             lines.append("(callbacks.padding_invariance.on_mismatch=warn only warns.)")
