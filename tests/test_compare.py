@@ -134,3 +134,15 @@ def test_sampled_floats_are_short_in_tables_and_whole_in_csv(tmp_path: Path) -> 
     main([str(tmp_path), "--out", str(tmp_path / "out")])
     assert "| 0.004125 |" in (tmp_path / "out" / "runs.md").read_text()
     assert "0.004124736202144694" in (tmp_path / "out" / "runs.csv").read_text()
+
+
+def test_decoding_rtf_is_a_column_where_runs_recorded_it(tmp_path: Path) -> None:
+    for name, rtf in [("0_a", 0.01234), ("1_b", None)]:
+        metrics = {**run_metrics(0.2, 0.1, 10, 1.0), "decode_rtf": rtf}
+        write_run(tmp_path / name, {"_target_": GRU}, 1e-3, metrics, [0.1])
+    main([str(tmp_path), "--out", str(tmp_path / "out")])
+    lines = (tmp_path / "out" / "runs.md").read_text().splitlines()
+    assert lines[4].endswith("| train s | decode RTF |")
+    assert lines[6].endswith("| 1.0 | 0.012 |") and lines[7].endswith("| 1.0 | - |")
+    with (tmp_path / "out" / "runs.csv").open(newline="") as f:
+        assert [row["decode_rtf"] for row in csv.DictReader(f)] == ["0.01234", ""]

@@ -62,6 +62,9 @@ def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
     low, high = saved["test_wer_ci95"]
     assert low <= saved["test_wer"] <= high
     assert "git_commit" in saved and saved["epochs"] == 1
+    assert saved["decode_rtf_encoder"] > 0 and saved["decode_rtf_search"] > 0
+    rtf = saved["decode_rtf_encoder"] + saved["decode_rtf_search"]
+    assert saved["decode_rtf"] == pytest.approx(rtf)
 
     last = tmp_path / "checkpoints" / "last.ckpt"
     checkpoint = read_checkpoint(last)
