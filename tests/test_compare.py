@@ -7,7 +7,15 @@ import pytest
 from matplotlib.image import imread
 
 from asrlab.cli.compare import main
-from asrlab.tools.compare.runs import load_runs, rank, read_error, run_names, varied_keys
+from asrlab.tools.compare.runs import (
+    Run,
+    load_runs,
+    rank,
+    read_error,
+    run_names,
+    shown_keys,
+    varied_keys,
+)
 from asrlab.training.utterances import UtteranceCounts
 from helpers import GRU, LSTM, run_metrics, write_run, write_sweep
 
@@ -67,11 +75,12 @@ def test_writes_table_csv_markdown_and_plots(
         for line in markdown.splitlines()
         if line.startswith("| ") and "---" not in line
     ]
+    # encoder.bidirectional comes with the LSTM (runs.csv has it): not a column of its own.
     assert table == [
-        ["#", "run", "encoder", *VARIED[1:], "test WER", "best val WER", "params", "train s"],
-        ["1", "1", "LSTMEncoder", "64", "0.001", "true", "10.00%", "25.00%", "2.00M", "90.0"],
-        ["2", "0", "GRUEncoder", "64", "0.001", "-", "20.00%", "15.00%", "50.0k", "30.0"],
-        ["3", "2", "GRUEncoder", "128", "0.003", "-", "30.00%", "5.00%", "400.0k", "60.0"],
+        ["#", "run", "encoder", *VARIED[1:3], "test WER", "best val WER", "params", "train s"],
+        ["1", "1", "LSTMEncoder", "64", "0.001", "10.00%", "25.00%", "2.00M", "90.0"],
+        ["2", "0", "GRUEncoder", "64", "0.001", "20.00%", "15.00%", "50.0k", "30.0"],
+        ["3", "2", "GRUEncoder", "128", "0.003", "30.00%", "5.00%", "400.0k", "60.0"],
     ]
     assert "- `sweep/3` (`encoder=gru optimizer.lr=0.1`): loss is NaN at step 12" in markdown
 
@@ -199,3 +208,36 @@ def test_baseline_refuses_a_named_run_of_another_test_set(
             main([*args, "--out", str(tmp_path)])
         assert exit_info.value.code == 1
         assert message in capsys.readouterr().err
+
+
+def test_decoding_rtf_is_a_column_where_runs_recorded_it(tmp_path: Path) -> None:
+    for name, rtf in [("0_a", 0.01234), ("1_b", None)]:
+        metrics = {**run_metrics(0.2, 0.1, 10, 1.0), "decode_rtf": rtf}
+        write_run(tmp_path / name, {"_target_": GRU}, 1e-3, metrics, [0.1])
+    main([str(tmp_path), "--out", str(tmp_path / "out")])
+    lines = (tmp_path / "out" / "runs.md").read_text().splitlines()
+    assert lines[4].endswith("| train s | decode RTF |")
+    assert lines[6].endswith("| 1.0 | 0.012 |") and lines[7].endswith("| 1.0 | - |")
+    with (tmp_path / "out" / "runs.csv").open(newline="") as f:
+        assert [row["decode_rtf"] for row in csv.DictReader(f)] == ["0.01234", ""]
+
+
+def test_tables_leave_out_what_only_comes_with_a_varied_choice() -> None:
+    """A head x encoder grid: the sizes of each encoder and head follow from the choice; a key
+    that differs between runs of one choice stays."""
+    gru = {"encoder._target_": "GRU", "encoder.hidden_size": 192, "encoder.num_layers": 2}
+    conformer = {"encoder._target_": "Conformer", "encoder.d_model": 144, "encoder.num_layers": 4}
+    ctc = {"head._target_": "CTC", "head.decoder": "${decoder}"}
+    rnnt = {"head._target_": "RNNT", "head.joint_dim": 256, "head.ctc._target_": "CTC"}
+    configs = [{**e, **h} for e in (gru, conformer) for h in (ctc, rnnt)]
+    configs[0] = {**configs[0], "optimizer.lr": 0.01}
+    configs[1] = {**configs[1], "encoder.hidden_size": 64, "optimizer.lr": 0.01}
+    runs = [Run(Path(str(i)), str(i), c, [], {}, []) for i, c in enumerate(configs)]
+    keys = varied_keys(runs)
+    assert "encoder.d_model" in keys and "head.ctc._target_" in keys
+    assert shown_keys(runs, keys) == [
+        "encoder._target_",
+        "encoder.hidden_size",
+        "head._target_",
+        "optimizer.lr",
+    ]

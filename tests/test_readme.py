@@ -70,6 +70,11 @@ SKIPPED = {
     ".venv/bin/python bench/train_overhead.py": BENCH,
     ".venv/bin/python bench/seed_spread.py": BENCH,
     ".venv/bin/python bench/compare_significance.py": BENCH,
+    ".venv/bin/python bench/heads.py": BENCH,
+    ".venv/bin/python bench/heads.py --tasks fsdd --heads rnnt ctc_aed --encoders conformer -- "
+    "trainer.max_epochs=20": BENCH,
+    ".venv/bin/asrlab-train -m experiment=fsdd_si data.source.sources.fsdd.root=PATH/fsdd "
+    "head=ctc,rnnt,aed,ctc_aed encoder=gru,conformer hydra.sweep.dir=outputs/heads/fsdd": FSDD,
     ".venv/bin/python bench/seed_spread.py --tasks hard --seeds 1 2 3 --configs default nemo_like "
     "crnn conformer encoder=lstm": BENCH,
     ".venv/bin/python bench/train_overhead.py --steps 20 --repeats 6 --encoder lstm --threads 1": (

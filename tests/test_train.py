@@ -69,6 +69,9 @@ def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
     wer = utterances.word_errors.sum() / utterances.words.sum()
     cer = utterances.char_errors.sum() / utterances.chars.sum()
     assert (wer, cer) == pytest.approx((saved["test_wer"], saved["test_cer"]), abs=1e-6)
+    assert saved["decode_rtf_encoder"] > 0 and saved["decode_rtf_search"] > 0
+    rtf = saved["decode_rtf_encoder"] + saved["decode_rtf_search"]
+    assert saved["decode_rtf"] == pytest.approx(rtf)
 
     last = tmp_path / "checkpoints" / "last.ckpt"
     checkpoint = read_checkpoint(last)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from asrlab.tools.compare.plots import write_plots
 from asrlab.tools.compare.report import print_tables, write_csv, write_markdown
-from asrlab.tools.compare.runs import METRIC_CHOICES, load_runs, rank, varied_keys
+from asrlab.tools.compare.runs import METRIC_CHOICES, load_runs, rank, shown_keys, varied_keys
 from asrlab.tools.compare.significance import (
     SignificanceError,
     find_baseline,
@@ -73,8 +73,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         except (SignificanceError, UtterancesError) as err:
             parser.exit(1, f"asrlab-compare: {err}\n")
     keys = varied_keys(runs)
+    shown = shown_keys(runs, keys)  # the tables' columns; runs.csv has every varied key
     ranked = rank(runs, args.metric)
-    print_tables(ranked, failed, keys, args.metric, versus)
+    print_tables(ranked, failed, shown, args.metric, versus)
     if not runs:
         parser.exit(1, f"asrlab-compare: no finished runs (with metrics.json) under {names}\n")
 
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "runs.csv", ranked, keys, versus)
     name = baseline.name if baseline else None
-    write_markdown(out_dir / "runs.md", ranked, failed, keys, args.metric, versus, name)
-    plots = write_plots(out_dir, ranked, keys)
+    write_markdown(out_dir / "runs.md", ranked, failed, shown, args.metric, versus, name)
+    plots = write_plots(out_dir, ranked, shown)
     written = ["runs.csv", "runs.md", *(path.name for path in plots)]
     print(f"wrote {', '.join(written)} to {out_dir}")

@@ -14,6 +14,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from asrlab.data.batch import Batch
 from asrlab.model.contracts import Encoder, Frontend, Head
+from asrlab.model.decode_speed import DecodeSpeed, clock
 from asrlab.model.metrics import TEXT_METRICS, UtteranceErrors
 from asrlab.text.tokenizer import Tokenizer
 
@@ -55,6 +56,8 @@ class ASRModel(pl.LightningModule):
         )
         # The test split's per-utterance errors, for the WER's bootstrap interval.
         self.test_utterance_errors = UtteranceErrors()
+        # The test stage's decoding seconds per audio second.
+        self.decode_speed = DecodeSpeed()
 
     def output_frames(self, samples: torch.Tensor) -> torch.Tensor:
         """(N,) valid samples -> (N,) the output frames (of the encoder, hence of the head) that
@@ -115,9 +118,22 @@ class ASRModel(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch.texts))
         return loss
 
+    def audio_seconds(self, batch: Batch) -> float:
+        """Seconds of audio in the batch (of cached features: their frames times the hop)."""
+        samples = batch.wave_lengths
+        if batch.waves.dim() == 3:
+            samples = samples * self.frontend.hop_samples
+        return float(samples.sum()) / self.frontend.sample_rate
+
     def _evaluate(self, batch: Batch, stage: str) -> dict[str, Any]:
-        loss, scores, lengths = self.compute_objectives(batch)
+        start = clock(self.device)
+        scores, lengths = self(batch.waves, batch.wave_lengths)
+        encoded = clock(self.device)
         hyps = self.head.decode(scores, lengths)
+        if stage == "test":
+            searched = clock(self.device)
+            self.decode_speed.update(encoded - start, searched - encoded, self.audio_seconds(batch))
+        loss, _ = self.head.loss(scores, lengths, batch)
         size = len(batch.texts)
         self.log(f"{stage}/loss", loss, batch_size=size, sync_dist=True)
         for name in TEXT_METRICS:
@@ -133,6 +149,7 @@ class ASRModel(pl.LightningModule):
 
     def on_test_epoch_start(self) -> None:
         self.test_utterance_errors.reset()
+        self.decode_speed.reset()
 
     def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
         return self._evaluate(batch, "test")

@@ -66,6 +66,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "best_val_wer": float(best_score) if best_score is not None else None,
         "num_params": sum(p.numel() for p in model.parameters()),
         "train_seconds": train_seconds,
+        **model.decode_speed.compute(),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": _in_run(Path(best), run_dir) if best else None,
@@ -113,7 +114,7 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
     parts = ("data", "features", "augment", "encoder", "decoder", "optimizer", "scheduler")
     params = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in parts}
     params.update(seed=cfg.seed, max_epochs=cfg.trainer.max_epochs)
-    scored = ("test_", "best_val", "num_params", "train_seconds")
+    scored = ("test_", "best_val", "num_params", "train_seconds", "decode_rtf")
     scores = {
         f"hp/{k}": v
         for k, v in metrics.items()

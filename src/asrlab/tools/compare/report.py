@@ -22,6 +22,7 @@ METRIC_COLUMNS = {
     "val_wer": "val WER",
     "num_params": "params",
     "train_seconds": "train s",
+    "decode_rtf": "decode RTF",
 }
 ABSENT = "-"
 CSV_VERSUS = ["wer_delta", "wer_delta_low", "wer_delta_high", "p_improve", "versus_baseline"]
@@ -68,11 +69,14 @@ def settings_label(run: Run, keys: Sequence[str], width: int = 90) -> str:
 
 
 def format_metric(key: str, value: float | None) -> str:
-    """WERs as percentages, parameters in k/M, seconds to a tenth."""
+    """WERs as percentages, parameters in k/M, real-time factors to three decimals, seconds to
+    a tenth."""
     if value is None:
         return ABSENT
     if key.endswith("wer"):
         return f"{100 * value:.2f}%"
+    if key.endswith("rtf"):
+        return f"{value:.3f}"
     if key == "num_params":
         if value >= 1e6:
             return f"{value / 1e6:.2f}M"

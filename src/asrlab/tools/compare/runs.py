@@ -208,6 +208,28 @@ def varied_keys(runs: Sequence[Run]) -> list[str]:
     ]
 
 
+def shown_keys(runs: Sequence[Run], keys: Sequence[str]) -> list[str]:
+    """The varied `keys` less those that only come with a varied choice: a key inside a section
+    whose `_target_` is varied (the innermost such) that never differs between runs of the same
+    target, like the LSTM's `encoder.bidirectional` beside `encoder._target_`, or every size of
+    a Conformer beside a GRU's."""
+    choices = [k.removesuffix("._target_") for k in keys if k.endswith("._target_")]
+
+    def follows_choice(key: str) -> bool:
+        sections = [c for c in choices if key.startswith(f"{c}.") and key != f"{c}._target_"]
+        if not sections:
+            return False
+        target = f"{max(sections, key=len)}._target_"
+        seen: dict[str, str] = {}
+        for run in runs:
+            value = repr((key in run.config, run.config.get(key)))
+            if seen.setdefault(repr(run.config.get(target)), value) != value:
+                return False
+        return True
+
+    return [key for key in keys if not follows_choice(key)]
+
+
 def rank(runs: Sequence[Run], metric: str) -> list[Run]:
     """The runs by `metric`, lowest first; runs without it go last."""
     return sorted(runs, key=lambda r: (r.metric(metric) is None, r.metric(metric) or 0.0))
