@@ -58,7 +58,7 @@ def _mismatches(
     shapes = {
         key: f"checkpoint {_shape(source[key]) if key in source else 'none'}, "
         f"model {_shape(target[key]) if key in target else 'none'}"
-        for key in sorted({k for k in [*source, *target] if _in(k, modules)})
+        for key in sorted({k for k in [*source, *target] if _in(k, modules) and not _in(k, absent)})
         if key not in source or key not in target or _shape(source[key]) != _shape(target[key])
     }
     return absent | shapes
@@ -115,6 +115,8 @@ def init_from_checkpoint(
         and key not in skipped
         and not ("tokenizer" in skipped and _in(key, ["head"]))
     }
+    if skipped and strict:
+        copied = {}
     with path.open("rb") as f:
         record = {
             "path": str(path.resolve()),
