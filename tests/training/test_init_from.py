@@ -16,6 +16,7 @@ from asrlab.model.module import ASRModel
 from asrlab.text.tokenizer import CharTokenizer
 from asrlab.training.checkpoint import read_checkpoint
 from asrlab.training.init_from import REPORT, InitMismatchError, init_from_checkpoint
+from asrlab.trust.configs import UntrustedTargetError
 from asrlab.trust.pickles import UnsafeCheckpointError
 from helpers import compose_train, manifest_overrides
 from test_safe_loading import crafted
@@ -135,3 +136,15 @@ def test_refuses_a_checkpoint_that_would_run_code(
     with pytest.raises(UnsafeCheckpointError, match="posix.system"):
         init_from_checkpoint(model, model.tokenizer, path, ["encoder"], True, tmp_path)
     assert not marker.exists()
+
+
+def test_refuses_a_checkpoint_whose_config_names_an_untrusted_target(
+    tiny_run: Path, tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    checkpoint = read_checkpoint(_source(tiny_run))
+    checkpoint["asrlab_config"]["encoder"]["_target_"] = "os.system"
+    path = tmp_path / "untrusted.ckpt"
+    torch.save(checkpoint, path)
+    model = _fresh(_config(tiny_synth, tmp_path))
+    with pytest.raises(UntrustedTargetError, match="asrlab_config.encoder._target_: os.system"):
+        init_from_checkpoint(model, model.tokenizer, path, ["encoder"], True, tmp_path)
