@@ -48,6 +48,14 @@ SKIPPED = {
     ".venv/bin/asrlab-results default fsdd_official --out RESULTS.md": (
         "reads the fsdd_official sweep, which " + FSDD
     ),
+    ".venv/bin/asrlab-train data=fsdd data.source.root=PATH/fsdd data.source.split=speaker "
+    "data.source.test_speakers=[theo] data.source.val_speakers=[nicolas] features.n_features=64 "
+    "init_from=pretrained/checkpoints/last.ckpt init.modules=[encoder] freeze.modules=[encoder] "
+    "freeze.epochs=2 hydra.run.dir=finetuned": FSDD,
+    ".venv/bin/asrlab-train data=fsdd data.source.root=PATH/fsdd data.source.split=speaker "
+    "data.source.test_speakers=[theo] data.source.val_speakers=[nicolas] features.n_features=64 "
+    "hydra.run.dir=scratch": FSDD,
+    ".venv/bin/asrlab-compare finetuned scratch": "compares the two FSDD runs above, which " + FSDD,
     ".venv/bin/asrlab-train trainer=ddp trainer.devices=4": (
         "4 processes: trainer=ddp's 2 run, and a CI machine has 2 cores"
     ),

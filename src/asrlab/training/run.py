@@ -20,9 +20,10 @@ from asrlab.model.build import (
 )
 from asrlab.training.bootstrap import wer_interval
 from asrlab.training.callbacks.average import AverageCheckpoints
+from asrlab.training.init_from import init_from_checkpoint
 from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
-from asrlab.training.run_info import run_info, write_run_info
+from asrlab.training.run_info import RUN_INFO, run_info, write_run_info
 from asrlab.training.threads import set_threads
 from asrlab.training.utterances import UtteranceCounts
 
@@ -34,6 +35,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     end into the run folder."""
     run_dir = Path(cfg.paths.output_dir)
     info = run_info(cfg.seed, cfg.trainer.get("deterministic"), set_threads(cfg.get("threads")))
+    info |= _recorded_init(run_dir) if cfg.ckpt_path is not None else {}
     write_run_info(run_dir, info)
     pl.seed_everything(cfg.seed, workers=True)
 
@@ -41,6 +43,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     tokenizer = build_tokenizer(cfg, texts)
     datamodule = build_datamodule(cfg, tokenizer)
     model = build_model(cfg, tokenizer, texts)
+    if cfg.get("init_from") is not None and cfg.ckpt_path is None:
+        init = cfg.init
+        info["init_from"] = init_from_checkpoint(
+            model, tokenizer, cfg.init_from, list(init.modules), init.strict, run_dir
+        )
+        write_run_info(run_dir, info)
+    elif cfg.get("init_from") is not None:
+        log.info("init_from not applied: ckpt_path=%s restores every weight", cfg.ckpt_path)
     preflight(cfg, datamodule, model)
     check_joint_size(datamodule, model)
     trainer = build_trainer(cfg)
@@ -87,6 +97,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         run_dir,
     )
     return metrics
+
+
+def _recorded_init(run_dir: Path) -> dict[str, Any]:
+    """A resumed run's `init_from` record, from its first part's run_info.json: `ckpt_path`
+    restores every weight, so `init_from` is not applied again."""
+    recorded = run_dir / RUN_INFO
+    if not recorded.is_file():
+        return {}
+    init = json.loads(recorded.read_text()).get("init_from")
+    return {"init_from": init} if init is not None else {}
 
 
 def _train_seconds(trainer: pl.Trainer) -> float | None:
