@@ -184,7 +184,7 @@ class SynthDigitsHard(SynthDigits):
         self,
         root: str,
         sample_rate: int = 8000,
-        num_train: int = 3400,
+        num_train: int = 2400,
         num_val: int = 200,
         num_test: int = 2000,
         seed: int = 1234,
