@@ -70,6 +70,8 @@ SKIPPED = {
     ".venv/bin/python bench/train_overhead.py": BENCH,
     ".venv/bin/python bench/seed_spread.py": BENCH,
     ".venv/bin/python bench/compare_significance.py": BENCH,
+    "bench/gpu_check.sh --dry-run": "prints commands; tests/test_bench_gpu_check.py runs it",
+    "bench/gpu_check.sh --steps 60 --repeats 2": "needs an NVIDIA GPU",
     ".venv/bin/python bench/seed_spread.py --tasks hard --seeds 1 2 3 --configs default nemo_like "
     "crnn conformer encoder=lstm": BENCH,
     ".venv/bin/python bench/train_overhead.py --steps 20 --repeats 6 --encoder lstm --threads 1": (
