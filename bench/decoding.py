@@ -93,6 +93,10 @@ def main(args: list[str]) -> None:
                 "beam": BeamDecoder(tokenizer, beam_size=options.beam_size),
                 "beam_lm": with_lm(lm_weight=weight, word_score=score),
             }
+            if torch.cuda.is_available():  # torchaudio's cuda_ctc_decoder
+                decoders["beam_cuda"] = BeamDecoder(
+                    tokenizer, beam_size=options.beam_size, device="cuda"
+                )
             results = {name: evaluate(d, splits["test"]) for name, d in decoders.items()}
         write_result(
             f"decoding-{run_dir.name}",

@@ -9,7 +9,7 @@ second), the median over pairs of asrlab / plain (target >= 0.90), and that rati
 runs and for CPU time. Writes bench/results/train_overhead.json.
 
     python bench/train_overhead.py [--steps N] [--repeats R] [--encoder NAME] [--threads T]
-        [-- HYDRA OVERRIDES]
+        [-- HYDRA OVERRIDES]    (on a GPU: -- trainer=gpu trainer.precision=bf16-mixed)
 """
 
 import argparse
@@ -35,21 +35,26 @@ from common import compose_train, write_result
 
 TARGET = 0.90
 KINDS = ("lightning", "plain")
+# The precisions the plain loop mirrors, with its autocast dtype (None: none).
+PLAIN_PRECISIONS = {"32-true": None, "32": None, "bf16-mixed": torch.bfloat16}
+CPU = torch.device("cpu")
 
 
 def check_plain_loop_matches(cfg: DictConfig) -> None:
-    """The plain loop does what the CPU trainer config does, and no more."""
+    """The plain loop does what the trainer config does (one device), and no more."""
     trainer = cfg.trainer
     unsupported = {
-        "trainer.accelerator": trainer.accelerator != "cpu",
-        "trainer.precision": str(trainer.precision) not in ("32-true", "32"),
+        "trainer.accelerator": trainer.accelerator not in ("cpu", "gpu"),
+        "trainer.devices": trainer.devices != 1,
+        "trainer.precision": str(trainer.precision) not in PLAIN_PRECISIONS,
         "trainer.accumulate_grad_batches": trainer.get("accumulate_grad_batches", 1) != 1,
         "trainer.gradient_clip_algorithm": trainer.get("gradient_clip_algorithm") == "value",
     }
     bad = [key for key, differs in unsupported.items() if differs]
     if bad:
         raise SystemExit(
-            f"the plain loop mirrors CPU runs at 32-true precision only; drop the overrides: {bad}"
+            "the plain loop mirrors one CPU or GPU at 32-true or bf16-mixed precision only; "
+            f"drop the overrides: {bad}"
         )
 
 
@@ -84,14 +89,26 @@ def batch_loader(batches: list[Batch]) -> DataLoader:
     return DataLoader(batches, batch_size=None, collate_fn=as_is)
 
 
-def train_plain(model: ASRModel, batches: list[Batch], clip: float | None) -> torch.Tensor:
-    """One step per batch in a plain loop; returns the last loss."""
-    model.train()
+def on_device(batch: Batch, device: torch.device) -> Batch:
+    return Batch(*(x.to(device) if isinstance(x, torch.Tensor) else x for x in batch))
+
+
+def train_plain(
+    model: ASRModel,
+    batches: list[Batch],
+    clip: float | None,
+    device: torch.device = CPU,
+    autocast: torch.dtype | None = None,
+) -> torch.Tensor:
+    """One step per batch in a plain loop on `device`, under autocast to that dtype if given;
+    returns the last loss."""
+    model.to(device).train()
     optimizer = model.optimizer_factory(model.parameters())
     scheduler = model.scheduler_factory(optimizer, total_steps=len(batches))
     for batch in batch_loader(batches):
         optimizer.zero_grad()
-        loss = plain_loss(model, batch)
+        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+            loss = plain_loss(model, on_device(batch, device))
         loss.backward()
         if clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -112,9 +129,11 @@ def train_lightning(
 
 
 def timed(train: Callable[[], object]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process's threads) of one call."""
+    """(wall seconds, CPU seconds of this process's threads) of one call, its GPU work done."""
     wall, cpu = time.perf_counter(), time.process_time()
     train()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -142,11 +161,13 @@ def main(args: list[str]) -> None:
         tokenizer = build_tokenizer(cfg)
         batches = training_batches(cfg, tokenizer, options.steps)
         clip = cfg.trainer.gradient_clip_val
+        device = torch.device("cuda" if cfg.trainer.accelerator == "gpu" else "cpu")
+        autocast = PLAIN_PRECISIONS[str(cfg.trainer.precision)]
 
         def run(kind: str, subset: list[Batch], name: str) -> tuple[float, float]:
             model = fresh_model(cfg, tokenizer)
             if kind == "plain":
-                return timed(lambda: train_plain(model, subset, clip))
+                return timed(lambda: train_plain(model, subset, clip, device, autocast))
             return timed(lambda: train_lightning(cfg, model, subset, Path(tmp) / name))
 
         for kind in KINDS:

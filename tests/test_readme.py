@@ -83,6 +83,8 @@ SKIPPED = {
     "trainer.max_epochs=20": BENCH,
     ".venv/bin/asrlab-train -m experiment=fsdd_si data.source.sources.fsdd.root=PATH/fsdd "
     "head=ctc,rnnt,aed,ctc_aed encoder=gru,conformer hydra.sweep.dir=outputs/heads/fsdd": FSDD,
+    "bench/gpu_check.sh --dry-run": "prints commands; tests/test_bench_gpu_check.py runs it",
+    "bench/gpu_check.sh --steps 60 --repeats 2": "needs an NVIDIA GPU",
     ".venv/bin/python bench/seed_spread.py --tasks hard --seeds 1 2 3 --configs default nemo_like "
     "crnn conformer encoder=lstm": BENCH,
     ".venv/bin/python bench/train_overhead.py --steps 20 --repeats 6 --encoder lstm --threads 1": (

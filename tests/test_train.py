@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
 from asrlab.data.manifest import ManifestError
 from asrlab.text.tokenizer import tokenizer_from_state_dict
@@ -130,6 +131,7 @@ def test_multirun_writes_one_folder_per_trial(tiny_synth: dict[str, Path], tmp_p
         "-m",
         "encoder=gru,cnn",
         "debug=fast",
+        "trainer.gradient_clip_val=4.0",
         f"hydra.sweep.dir={sweep}",
         *manifest_overrides(tiny_synth),
         cwd=tmp_path,
@@ -144,6 +146,26 @@ def test_multirun_writes_one_folder_per_trial(tiny_synth: dict[str, Path], tmp_p
         assert "test_wer" in json.loads((trial / "metrics.json").read_text())
         assert list((trial / "tensorboard").glob("events.out.tfevents.*"))
         assert "epoch 1/1: train loss" in (trial / "train.log").read_text()  # ProgressLog
+    # The hparams tab: each group's option, the swept and the command line's numbers, the scores.
+    tabs = [_hparams_tab(trial) for trial in trials]
+    assert [(tab["encoder"], tab["features"], tab["head"]) for tab in tabs] == [
+        ("gru", "logmel", "ctc"),
+        ("cnn", "logmel", "ctc"),
+    ]
+    assert tabs[0]["encoder.hidden_size"] == 192 and "encoder.hidden_size" not in tabs[1]
+    for tab in tabs:
+        assert tab["debug"] == "fast" and tab["optimizer.lr"] == pytest.approx(0.003)
+        assert tab["trainer.max_epochs"] == 1 and tab["trainer.gradient_clip_val"] == 4.0
+        assert not [key for key in tab if "_target_" in key or key.startswith("hydra")]
+
+
+def _hparams_tab(run: Path) -> dict[str, str | float]:
+    """The hparams TensorBoard shows for a run: the plugin data of its event file."""
+    events = EventAccumulator(str(run / "tensorboard")).Reload()
+    content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    values = HParamsPluginData.FromString(content).session_start_info.hparams
+    assert {"hp/test_wer", "hp/best_val_wer"} <= set(events.Tags()["scalars"])
+    return {key: getattr(value, value.WhichOneof("kind")) for key, value in values.items()}
 
 
 def test_config_typo_fails_with_hydra_message(tmp_path: Path) -> None:

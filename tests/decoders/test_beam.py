@@ -54,3 +54,39 @@ def test_word_list_decodes_several_words() -> None:
     assert BeamDecoder(tok, words=words).decode(log_probs, torch.tensor([len(path)])) == [
         "two one nine"
     ]
+
+
+def test_cuda_device_without_a_gpu_decodes_on_the_cpu_and_says_so(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    tok = CharTokenizer()
+    paths = ["_tt_w_oo_ _o_n_e__", "f_ive__"]
+    log_probs = _log_probs(paths, tok)
+    lengths = torch.tensor([len(p) for p in paths])
+    decoder = BeamDecoder(tok, device="cuda")
+    assert decoder.device == "cpu"
+    assert "decoder.device=cuda: torch sees no CUDA device" in caplog.text
+    assert decoder.decode(log_probs, lengths) == ["two one", "five"]
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"device": "tpu"}, "decoder.device must be one of"),
+        ({"device": "cuda", "words": ["one"]}, "takes no words, lexicon or lm"),
+    ],
+)
+def test_bad_device_settings_are_named(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        BeamDecoder(CharTokenizer(), **kwargs)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_beam_search_agrees_with_the_cpu_one() -> None:
+    tok = CharTokenizer()
+    paths = ["_tt_w_oo_ _o_n_e__", "f_ive__"]
+    log_probs = _log_probs(paths, tok)
+    lengths = torch.tensor([len(p) for p in paths])
+    cpu = BeamDecoder(tok).decode(log_probs, lengths)
+    assert BeamDecoder(tok, device="cuda").decode(log_probs, lengths) == cpu == ["two one", "five"]

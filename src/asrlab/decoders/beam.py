@@ -2,19 +2,23 @@
 fused with an n-gram language model."""
 
 import contextlib
+import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
-from torchaudio.models.decoder import ctc_decoder
+from torchaudio.models.decoder import ctc_decoder, cuda_ctc_decoder
 
 from asrlab.decoders.kenlm_banner import without_kenlm_banner
 from asrlab.decoders.lm import WORD_BOUNDARY, arpa_vocabulary, check_arpa
 from asrlab.text.bpe import BPETokenizer
 from asrlab.text.tokenizer import Tokenizer
 
+log = logging.getLogger(__name__)
+
 BLANK, SILENCE = "-", WORD_BOUNDARY
+DEVICES = ("cpu", "cuda")
 
 
 def flashlight_tokens(tokenizer: Tokenizer) -> tuple[list[str], str, str]:
@@ -50,6 +54,9 @@ class BeamDecoder:
     space between words `|`, as `asrlab-lm --unit char` writes) decodes without a word list.
 
     `decode` gives the best transcript per utterance, `nbest` the `nbest` best with scores.
+
+    `device="cuda"` searches on the GPU (torchaudio's `cuda_ctc_decoder`: no word list, no LM,
+    no `beam_threshold`); without a CUDA device it searches on the CPU and logs why.
     """
 
     def __init__(
@@ -64,7 +71,19 @@ class BeamDecoder:
         lm_weight: float = 0.5,
         word_score: float = 0.0,
         sil_score: float = 0.0,
+        device: str = "cpu",
     ) -> None:
+        if device not in DEVICES:
+            raise ValueError(f"decoder.device must be one of {DEVICES}, got {device!r}")
+        if device == "cuda" and (words or lexicon or lm):
+            raise ValueError(
+                "decoder.device=cuda (torchaudio's cuda_ctc_decoder) takes no words, lexicon or "
+                "lm: decode those with decoder.device=cpu"
+            )
+        if device == "cuda" and not torch.cuda.is_available():
+            log.warning("decoder.device=cuda: torch sees no CUDA device here; decoding on the CPU")
+            device = "cpu"
+        self.device = device
         if words and lexicon:
             raise ValueError("give decoder.words or decoder.lexicon, not both")
         if lexicon:
@@ -81,6 +100,9 @@ class BeamDecoder:
         self.tokenizer = tokenizer
         self.tokens, blank, silence = flashlight_tokens(tokenizer)
         self.constrained = bool(words)
+        if device == "cuda":
+            self.decoder = cuda_ctc_decoder(self.tokens, nbest=nbest, beam_size=beam_size)
+            return
         banner = without_kenlm_banner(lm) if lm else contextlib.nullcontext()
         with tempfile.TemporaryDirectory() as tmp, _naming(lm), banner:
             self.decoder = ctc_decoder(
@@ -117,13 +139,16 @@ class BeamDecoder:
     def _text(self, hypothesis) -> str:
         if self.constrained:
             return " ".join(hypothesis.words)
-        return " ".join(self.tokenizer.decode(hypothesis.tokens.tolist()).split())
+        ids = torch.as_tensor(hypothesis.tokens).tolist()  # cuda_ctc_decoder gives a list
+        return " ".join(self.tokenizer.decode(ids).split())
 
     def nbest(
         self, log_probs: torch.Tensor, lengths: torch.Tensor
     ) -> list[list[tuple[str, float]]]:
         """log_probs (B, T, V), lengths (B,) -> per utterance, (transcript, score) best first."""
-        results = self.decoder(log_probs.detach().float().cpu(), lengths.cpu().int())
+        device = torch.device(self.device)
+        log_probs = log_probs.detach().float().to(device).contiguous()
+        results = self.decoder(log_probs, lengths.to(device).int())
         return [[(self._text(h), h.score) for h in hypotheses] for hypotheses in results]
 
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:

@@ -93,6 +93,11 @@ class Frontend(nn.Module):
         """(B, S) float32 waveforms with S >= frame_length -> (B, F, T) features."""
         raise NotImplementedError
 
+    def per_utterance(self, feats: Tensor, mask: Tensor) -> Tensor:
+        """(B, T, F') spectra, (B, T, 1) bool mask of valid frames -> (B, T, F) features: steps
+        over each utterance's own frames (librosa's `top_db`); by default the spectra."""
+        return feats
+
     def output_frames(self, samples: Tensor) -> Tensor:
         """(N,) valid samples -> (N,) valid frames, at least 1."""
         padded = samples + 2 * (self.frame_length // 2) if self.center else samples
@@ -121,6 +126,7 @@ class Frontend(nn.Module):
             feats = self.spectra(wave).transpose(1, 2)
             lengths = self.output_frames(wave_lengths)
             mask = frame_mask(lengths, feats.shape[1]).unsqueeze(-1)
+            feats = self.per_utterance(feats, mask)
             if self.normalize == "utterance":
                 feats = utterance_normalize(feats, mask.float())
             return feats.masked_fill(~mask, 0.0), lengths

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Timer
 
 from asrlab.data.source import training_texts
@@ -21,6 +21,7 @@ from asrlab.model.build import (
 from asrlab.training.bootstrap import wer_interval
 from asrlab.training.callbacks.average import AverageCheckpoints
 from asrlab.training.init_from import init_from_checkpoint
+from asrlab.training.hparams import hparams
 from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import RUN_INFO, run_info, write_run_info
@@ -130,10 +131,8 @@ def _in_run(path: Path, run_dir: Path) -> str:
 
 
 def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) -> None:
-    """The chosen config parts and the final metrics, for TensorBoard's hparams tab."""
-    parts = ("data", "features", "augment", "encoder", "decoder", "optimizer", "scheduler")
-    params = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in parts}
-    params.update(seed=cfg.seed, max_epochs=cfg.trainer.max_epochs)
+    """The chosen options and swept numbers (`training.hparams`) and the final metrics, for
+    TensorBoard's hparams tab."""
     scored = ("test_", "best_val", "num_params", "train_seconds", "decode_rtf")
     scores = {
         f"hp/{k}": v
@@ -141,5 +140,5 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
         if k.startswith(scored) and isinstance(v, int | float)
     }
     for logger in trainer.loggers:
-        logger.log_hyperparams(params, metrics=scores)
+        logger.log_hyperparams(hparams(cfg), metrics=scores)
         logger.finalize("success")

@@ -11,9 +11,16 @@ from omegaconf import OmegaConf
 
 from asrlab.model import contracts, frontends
 from asrlab.model.frontends import MFCC, Frontend, LogMel, Spectrogram
+from asrlab.model.librosa_frontends import LibrosaLogMel, LibrosaMFCC
 
 SAMPLE_RATE = 16000
-FRONTENDS = {"logmel": LogMel, "mfcc": MFCC, "spectrogram": Spectrogram}
+FRONTENDS = {
+    "logmel": LogMel,
+    "mfcc": MFCC,
+    "spectrogram": Spectrogram,
+    "librosa_logmel": LibrosaLogMel,
+    "librosa_mfcc": LibrosaMFCC,
+}
 
 
 def make_wave(n_samples: int, seed: int) -> torch.Tensor:
@@ -42,7 +49,8 @@ def test_shapes_and_attributes(frontend):
     assert feats.shape == (2, out_lengths.max().item(), frontend.n_features)
     assert out_lengths.dtype == torch.long
     assert frontend.hop_samples == 160
-    assert {LogMel: 80, MFCC: 40, Spectrogram: 201}[type(frontend)] == frontend.n_features
+    expected = {LogMel: 80, MFCC: 40, Spectrogram: 201, LibrosaLogMel: 80, LibrosaMFCC: 20}
+    assert expected[type(frontend)] == frontend.n_features
 
 
 def test_keeps_the_frontend_contract(frontend):
@@ -126,7 +134,8 @@ def test_config_lists_every_default_and_instantiates(name):
     signature = inspect.signature(FRONTENDS[name])
     defaults = {key: param.default for key, param in signature.parameters.items()}
     listed = OmegaConf.to_container(node)
-    assert listed.pop("_target_") == f"asrlab.model.frontends.{FRONTENDS[name].__name__}"
+    cls = FRONTENDS[name]
+    assert listed.pop("_target_") == f"{cls.__module__}.{cls.__name__}"
     assert listed.pop("sample_rate") == "${data.sample_rate}"
     defaults.pop("sample_rate")
     assert listed == defaults

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torchaudio.transforms as T
 
-from asrlab.model import frontends
+from asrlab.model import frontends, librosa_frontends
 from asrlab.model.onnx_stft import conv_spectrogram
 
 WAVE = 0.1 * torch.randn(3, 4000, generator=torch.Generator().manual_seed(0))
@@ -27,7 +27,16 @@ def test_conv_spectrogram_refuses_a_centred_stft() -> None:
         conv_spectrogram(T.Spectrogram(n_fft=400), WAVE)
 
 
-@pytest.mark.parametrize("frontend", [frontends.LogMel, frontends.MFCC, frontends.Spectrogram])
+@pytest.mark.parametrize(
+    "frontend",
+    [
+        frontends.LogMel,
+        frontends.MFCC,
+        frontends.Spectrogram,
+        librosa_frontends.LibrosaLogMel,
+        librosa_frontends.LibrosaMFCC,
+    ],
+)
 def test_frontends_export_the_same_features(
     frontend: type[frontends.Frontend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
