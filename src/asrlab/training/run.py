@@ -20,6 +20,7 @@ from asrlab.model.build import (
 )
 from asrlab.training.bootstrap import wer_interval
 from asrlab.training.callbacks.average import AverageCheckpoints
+from asrlab.training.loggers import ending_runs, log_summary
 from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import run_info, write_run_info
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; writes run_info.json at the start and metrics.json at the
     end into the run folder."""
+    with ending_runs():
+        return _train(cfg)
+
+
+def _train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.paths.output_dir)
     info = run_info(cfg.seed, cfg.trainer.get("deterministic"), set_threads(cfg.get("threads")))
     write_run_info(run_dir, info)
@@ -109,7 +115,7 @@ def _in_run(path: Path, run_dir: Path) -> str:
 
 
 def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) -> None:
-    """The chosen config parts and the final metrics, for TensorBoard's hparams tab."""
+    """The chosen config parts and the final metrics, to every logger (TensorBoard: hparams tab)."""
     parts = ("data", "features", "augment", "encoder", "decoder", "optimizer", "scheduler")
     params = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in parts}
     params.update(seed=cfg.seed, max_epochs=cfg.trainer.max_epochs)
@@ -119,6 +125,4 @@ def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) 
         for k, v in metrics.items()
         if k.startswith(scored) and isinstance(v, int | float)
     }
-    for logger in trainer.loggers:
-        logger.log_hyperparams(params, metrics=scores)
-        logger.finalize("success")
+    log_summary(trainer.loggers, params, scores, trainer.global_step)
