@@ -1,11 +1,13 @@
 """logger=csv, mlflow, wandb and lists of loggers: tiny runs, read back with each tool's reader."""
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from asrlab.tools.compare.runs import read_val_wer
 from asrlab.training.run import train
 from helpers import compose_train, manifest_overrides
 
@@ -36,6 +38,11 @@ def test_csv_logger_writes_metrics_and_hparams_beside_tensorboard(
     assert "hidden_size: 16" in (tmp_path / "csv" / "hparams.yaml").read_text()
     events = EventAccumulator(str(tmp_path / "tensorboard")).Reload()
     assert "val/wer" in events.Tags()["scalars"]
+    # asrlab-compare's validation curve: the same from metrics.csv alone (a logger=csv run).
+    curve = read_val_wer(tmp_path)
+    assert curve and curve[-1].epoch == 1
+    shutil.rmtree(tmp_path / "tensorboard")
+    assert read_val_wer(tmp_path) == curve
 
 
 @pytest.mark.slow  # importing MLflow and creating its store: about 9 s
@@ -66,7 +73,8 @@ def test_wandb_logger_runs_offline_into_the_run_folder(
         monkeypatch.setenv(name, str(tmp_path / "home" / name))
     monkeypatch.setenv("NETRC", str(tmp_path / "home" / "netrc"))
     _train(tiny_synth, "logger=wandb", tmp_path / "run")
+    assert wandb.run is None  # finished, so that a multirun's next trial starts its own
+    wandb.teardown()  # waits for W&B's service to write out what the run sent it
     (offline,) = (tmp_path / "run" / "wandb").glob("offline-run-*")
     (records,) = offline.glob("run-*.wandb")
     assert b"val/wer" in records.read_bytes() and b"hp/test_wer" in records.read_bytes()
-    assert wandb.run is None  # finished, so that a multirun's next trial starts its own
