@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.decoders.resolve import DecoderConfigError, for_trained_run
-from asrlab.model.build import build_datamodule
+from asrlab.model.build import build_datamodule, build_loggers
 from asrlab.model.contracts import Decoder, Head
 from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
@@ -128,4 +128,4 @@ def _log_hparams(cfg: DictConfig, metrics: dict[str, Any]) -> None:
     names = [f"{cfg.split}_{name}" for name in ("wer", "cer", "acc")] + ["decode_rtf"]
     scores = {f"hp/{name}": metrics[name] for name in names}
     with ending_runs():
-        log_summary([instantiate(c) for c in cfg.logger.values()], params, scores, step=0)
+        log_summary(build_loggers(cfg), params, scores, step=0)
