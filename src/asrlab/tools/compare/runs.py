@@ -23,8 +23,8 @@ CSV_METRICS = "metrics.csv"
 ERROR_FILES = ("error.json", "error.txt")
 # A multirun trial's folder: its job number, then its overrides.
 _TRIAL = re.compile(r"^(\d+)_.*")
-# Config sections that say where a run wrote, not what it tried.
-IGNORED_SECTIONS = frozenset({"hydra", "paths"})
+# Config sections that say where a run wrote (and logged), not what it tried.
+IGNORED_SECTIONS = frozenset({"hydra", "paths", "logger"})
 # asrlab-decode writes val_wer (or test_wer) for the split it decoded.
 METRIC_CHOICES = ("test_wer", "best_val_wer", "val_wer")
 # Only scalars are needed: keep one of everything else instead of loading it all.
