@@ -1,4 +1,5 @@
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,15 @@ def test_loads_ranks_and_finds_the_varied_keys(sweep: Path) -> None:
     assert [p.step for p in runs[1].val_wer] == [9, 19]
     assert [(f.name, f.error) for f in failed] == [("sweep/3", "loss is NaN at step 12")]
     assert failed[0].overrides == ["encoder=gru", "optimizer.lr=0.1"]
+
+
+def test_the_logger_is_not_a_varied_setting(tmp_path: Path) -> None:
+    root = write_sweep(tmp_path)
+    config = root / "0_gru" / ".hydra" / "config.yaml"
+    tree = json.loads(config.read_text())  # helpers.config_yaml writes JSON
+    config.write_text(json.dumps({**tree, "logger": {"csv": {"name": "csv"}}}))
+    runs, _ = load_runs([root], val_curves=False)
+    assert varied_keys(runs) == VARIED
 
 
 def test_writes_table_csv_markdown_and_plots(

@@ -1,5 +1,6 @@
 """Every option of every config group composes and instantiates into working parts."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
 import asrlab
-from asrlab.model.build import build_datamodule, build_model, build_tokenizer
+from asrlab.model.build import build_datamodule, build_loggers, build_model, build_tokenizer
 from asrlab.model.heads.ctc import CTCHead
 from helpers import compose_train
 
@@ -81,6 +82,24 @@ def test_trainer_logger_and_callbacks_instantiate(option: str, tmp_path: Path) -
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     assert Path(trainer.logger.log_dir) == tmp_path / "tensorboard"
     assert trainer.checkpoint_callback.dirpath == str(tmp_path / "checkpoints")
+
+
+def test_loggers_compose_as_a_list_each_writing_into_the_run_folder(tmp_path: Path) -> None:
+    cfg = compose_train(["logger=[tensorboard,csv,mlflow,wandb]"], tmp_path)
+    assert list(cfg.logger) == ["tensorboard", "csv", "mlflow", "wandb"]
+    assert cfg.logger.csv.save_dir == cfg.logger.wandb.save_dir == str(tmp_path)
+    assert cfg.logger.mlflow.tracking_uri == f"sqlite:///{tmp_path}/mlflow.db"
+    assert cfg.logger.wandb.offline
+
+
+def test_a_logger_without_its_package_is_refused_naming_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if not installed
+    cfg = compose_train(["logger=[csv,mlflow]"], tmp_path)
+    message = 'logger.mlflow needs the mlflow package, .*: pip install -e ".\\[loggers\\]"'
+    with pytest.raises(ModuleNotFoundError, match=message):
+        build_loggers(cfg)
 
 
 def test_dimensions_are_linked_by_interpolation(tmp_path: Path) -> None:

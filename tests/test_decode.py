@@ -1,5 +1,6 @@
 """asrlab-decode: log-probs computed once per checkpoint and split, then only decoding."""
 
+import csv
 import json
 import os
 import shutil
@@ -65,6 +66,15 @@ def test_a_multirun_runs_the_acoustic_model_once_and_compare_ranks_it(
     ranked = [row.split(",") for row in rows[1:]]
     assert [float(r[3]) for r in ranked] == pytest.approx(sorted(wers))
     assert {r[2] for r in ranked} == {"0.0", "0.5", "2.0"}
+
+
+def test_the_scores_go_to_a_logger_other_than_tensorboard(tiny_run: Path, tmp_path: Path) -> None:
+    overrides = ["logger=csv", f"cache_dir={tmp_path / 'cache'}"]
+    metrics = _decode(tiny_run / "checkpoints" / "last.ckpt", overrides, tmp_path / "decode")
+    with (tmp_path / "decode" / "csv" / "metrics.csv").open(newline="") as file:
+        (row,) = csv.DictReader(file)
+    assert float(row["hp/val_wer"]) == pytest.approx(metrics["val_wer"])
+    assert "split: val" in (tmp_path / "decode" / "csv" / "hparams.yaml").read_text()
 
 
 def test_decoding_cached_log_probs_equals_decoding_the_audio(

@@ -1,6 +1,7 @@
 """Builds the model from a composed config; shared by training and later by eval and export."""
 
 import functools
+import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.loggers import Logger
 from torch import nn
 
 from asrlab.data.datamodule import ASRDataModule
@@ -22,6 +24,11 @@ from asrlab.text.tokenizer import Tokenizer
 log = logging.getLogger(__name__)
 
 TextsFactory = Callable[[], list[str]]
+# The loggers whose package is not a dependency but in the `loggers` extra.
+EXTRA_LOGGERS = {
+    "pytorch_lightning.loggers.MLFlowLogger": "mlflow",
+    "pytorch_lightning.loggers.WandbLogger": "wandb",
+}
 
 
 def build_tokenizer(cfg: DictConfig, texts: TextsFactory | None = None) -> Tokenizer:
@@ -98,8 +105,19 @@ def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
     """The `trainer` config with the `callbacks` and `logger` configs' objects, as `asrlab-train`
     runs it; `overrides` replace trainer arguments (e.g. `max_steps=10`)."""
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
-    loggers = [instantiate(c) for c in cfg.logger.values()]
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, **overrides)
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg), **overrides)
+
+
+def build_loggers(cfg: DictConfig) -> list[Logger]:
+    """The `logger` config's loggers; one whose package is not installed is refused, naming it."""
+    for name, logger in cfg.logger.items():
+        package = EXTRA_LOGGERS.get(logger.get("_target_"))
+        if package and importlib.util.find_spec(package) is None:
+            raise ModuleNotFoundError(
+                f"logger.{name} needs the {package} package, which is not installed: "
+                'pip install -e ".[loggers]"'
+            )
+    return [instantiate(c) for c in cfg.logger.values()]
 
 
 def build_datamodule(cfg: DictConfig, tokenizer: Tokenizer) -> ASRDataModule:

@@ -20,8 +20,9 @@ from asrlab.model.build import (
 )
 from asrlab.training.bootstrap import wer_interval
 from asrlab.training.callbacks.average import AverageCheckpoints
-from asrlab.training.init_from import init_from_checkpoint
 from asrlab.training.hparams import hparams
+from asrlab.training.init_from import init_from_checkpoint
+from asrlab.training.loggers import ending_runs, log_summary
 from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import RUN_INFO, run_info, write_run_info
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; writes run_info.json at the start and metrics.json at the
     end into the run folder."""
+    with ending_runs():
+        return _train(cfg)
+
+
+def _train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.paths.output_dir)
     info = run_info(cfg.seed, cfg.trainer.get("deterministic"), set_threads(cfg.get("threads")))
     info |= _recorded_init(run_dir) if cfg.ckpt_path is not None else {}
@@ -131,14 +137,12 @@ def _in_run(path: Path, run_dir: Path) -> str:
 
 
 def _log_hparams(trainer: pl.Trainer, cfg: DictConfig, metrics: dict[str, Any]) -> None:
-    """The chosen options and swept numbers (`training.hparams`) and the final metrics, for
-    TensorBoard's hparams tab."""
+    """The chosen options and swept numbers (`training.hparams`) and the final metrics, to every
+    logger (TensorBoard: its hparams tab)."""
     scored = ("test_", "best_val", "num_params", "train_seconds", "decode_rtf")
     scores = {
         f"hp/{k}": v
         for k, v in metrics.items()
         if k.startswith(scored) and isinstance(v, int | float)
     }
-    for logger in trainer.loggers:
-        logger.log_hyperparams(hparams(cfg), metrics=scores)
-        logger.finalize("success")
+    log_summary(trainer.loggers, hparams(cfg), scores, trainer.global_step)

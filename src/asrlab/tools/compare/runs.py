@@ -1,5 +1,6 @@
 """Find run folders, read what each recorded, and work out which settings the runs varied."""
 
+import csv
 import json
 import os
 import re
@@ -17,11 +18,13 @@ CONFIG = Path(".hydra") / "config.yaml"
 OVERRIDES = Path(".hydra") / "overrides.yaml"
 HYDRA = Path(".hydra") / "hydra.yaml"
 METRICS = "metrics.json"
+# What the CSV logger (logger=csv) writes, a row per logging step.
+CSV_METRICS = "metrics.csv"
 ERROR_FILES = ("error.json", "error.txt")
 # A multirun trial's folder: its job number, then its overrides.
 _TRIAL = re.compile(r"^(\d+)_.*")
-# Config sections that say where a run wrote, not what it tried.
-IGNORED_SECTIONS = frozenset({"hydra", "paths"})
+# Config sections that say where a run wrote (and logged), not what it tried.
+IGNORED_SECTIONS = frozenset({"hydra", "paths", "logger"})
 # asrlab-decode writes val_wer (or test_wer) for the split it decoded.
 METRIC_CHOICES = ("test_wer", "best_val_wer", "val_wer")
 # Only scalars are needed: keep one of everything else instead of loading it all.
@@ -150,7 +153,13 @@ def read_error(run_dir: Path) -> str | None:
 
 
 def read_val_wer(run_dir: Path) -> list[ValPoint]:
-    """The val/wer scalars of every TensorBoard event folder in the run, by step."""
+    """The val/wer scalars of every TensorBoard event folder in the run, by step; without them
+    (a run with logger=csv alone), those of its CSV logger's metrics.csv files."""
+    points = _tensorboard_val_wer(run_dir) or _csv_val_wer(run_dir)
+    return [points[step] for step in sorted(points)]
+
+
+def _tensorboard_val_wer(run_dir: Path) -> dict[int, ValPoint]:
     points: dict[int, ValPoint] = {}
     event_dirs = {f.parent for f in run_dir.rglob("events.out.tfevents.*")}
     for event_dir in sorted(event_dirs):
@@ -164,12 +173,24 @@ def read_val_wer(run_dir: Path) -> list[ValPoint]:
         )
         for event in events.Scalars("val/wer"):
             points[event.step] = ValPoint(event.step, epochs.get(event.step), event.value)
-    return [points[step] for step in sorted(points)]
+    return points
+
+
+def _csv_val_wer(run_dir: Path) -> dict[int, ValPoint]:
+    points: dict[int, ValPoint] = {}
+    for path in sorted(run_dir.rglob(CSV_METRICS)):
+        with path.open(newline="", encoding="utf-8") as file:
+            for row in csv.DictReader(file):
+                if row.get("val/wer") and row.get("step"):
+                    epoch = int(row["epoch"]) + 1 if row.get("epoch") else None
+                    step = int(row["step"])
+                    points[step] = ValPoint(step, epoch, float(row["val/wer"]))
+    return points
 
 
 def load_runs(paths: Iterable[Path], val_curves: bool = True) -> tuple[list[Run], list[FailedRun]]:
     """The finished and the failed (or unfinished, or unreadable) runs under `paths`; with
-    `val_curves=False` the TensorBoard events are not read (`Run.val_wer` is empty)."""
+    `val_curves=False` the logged curves are not read (`Run.val_wer` is empty)."""
     run_dirs = find_run_dirs(paths)
     runs: list[Run] = []
     failed: list[FailedRun] = []

@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.decoders.resolve import DecoderConfigError, for_trained_run
-from asrlab.model.build import build_datamodule
+from asrlab.model.build import build_datamodule, build_loggers
 from asrlab.model.contracts import Decoder, Head
 from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
@@ -31,6 +31,7 @@ from asrlab.tools.evaluation.inputs import (
     split_stage,
 )
 from asrlab.tools.evaluation.run import decode as decode_posteriors
+from asrlab.training.loggers import ending_runs, log_summary
 from asrlab.training.run_info import run_info, write_run_info
 from asrlab.training.threads import set_threads
 
@@ -116,7 +117,7 @@ def _decoder(
 
 
 def _log_hparams(cfg: DictConfig, metrics: dict[str, Any]) -> None:
-    """The decoder settings and the scores, for TensorBoard's hparams tab (as training runs)."""
+    """The decoder settings and the scores, to every logger (as training runs)."""
     params: dict[str, Any] = {
         "decoder": metrics["settings"],
         "split": cfg.split,
@@ -126,6 +127,5 @@ def _log_hparams(cfg: DictConfig, metrics: dict[str, Any]) -> None:
         params["lm"] = OmegaConf.to_container(cfg.lm, resolve=True)
     names = [f"{cfg.split}_{name}" for name in ("wer", "cer", "acc")] + ["decode_rtf"]
     scores = {f"hp/{name}": metrics[name] for name in names}
-    for logger in (instantiate(c) for c in cfg.logger.values()):
-        logger.log_hyperparams(params, metrics=scores)
-        logger.finalize("success")
+    with ending_runs():
+        log_summary(build_loggers(cfg), params, scores, step=0)
