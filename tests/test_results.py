@@ -113,6 +113,56 @@ def test_writes_mean_and_sample_std_over_seeds(
     assert "(seed 2, test WER 20.00%)" in markdown
 
 
+SPEAKERS = ["anna", "ben", "carl"]
+# Test WER per fold and seed: fold means 10, 20, 45 %; seed means over folds 20 and 30 %.
+FOLD_WERS = {0: {1: 0.05, 2: 0.15}, 1: {1: 0.20, 2: 0.20}, 2: {1: 0.35, 2: 0.55}}
+
+
+def _fold_run(folder: Path, fold: int, seed: int, wer: float | None) -> None:
+    """A fake run of speaker fold `fold` (data.source.folds=speaker), finished or failed."""
+    _replicate(folder, seed, {"_target_": GRU, "hidden": 64}, 1e-3, wer and (wer, wer / 2))
+    config_path = folder / ".hydra" / "config.yaml"
+    config = json.loads(config_path.read_text())
+    config["data"]["source"] = {"folds": "speaker", "fold": fold, "test_speaker": None}
+    config_path.write_text(json.dumps(config))
+    overrides_path = folder / ".hydra" / "overrides.yaml"
+    overrides = json.loads(overrides_path.read_text())
+    overrides_path.write_text(json.dumps([*overrides, f"data.source.fold={fold}"]))
+    if wer is not None:
+        metrics = json.loads((folder / "metrics.json").read_text())
+        record = {"fold": fold, "test_speaker": SPEAKERS[fold], "val_speaker": SPEAKERS[fold - 2]}
+        metrics["speaker_fold"] = {**record, "speakers": SPEAKERS}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_speaker_folds_form_one_row_over_folds_and_seeds(tmp_path: Path) -> None:
+    for fold, by_seed in FOLD_WERS.items():
+        for seed, wer in by_seed.items():
+            _fold_run(tmp_path / "loso" / f"fold{fold}_seed{seed}", fold, seed, wer)
+    _fold_run(tmp_path / "loso" / "failed", 1, 3, None)
+    _replicate(tmp_path / "plain", 1, {"_target_": GRU, "hidden": 64}, 1e-3, (0.3, 0.1))
+    out = tmp_path / "RESULTS.md"
+    main([str(tmp_path), "--out", str(out)])
+    markdown = out.read_text()
+    header, *rows = _table(markdown.split("## Speaker folds")[0])
+    (folded,) = [dict(zip(header, r, strict=True)) for r in rows if "folds" in r[2]]
+    assert folded["overrides"] == "encoder=gru optimizer.lr=0.001"
+    assert folded["test set"] == "? (folds=speaker)"
+    # Fold means 10, 20, 45: mean 25, std 18.03; seed means (5+20+35)/3=20, (15+20+55)/3=30.
+    assert folded["test WER %"] == "25.00 ± 18.03 folds, ± 7.07 seeds"
+    assert folded["test CER %"] == "12.50 ± 9.01 folds, ± 3.54 seeds"
+    assert (folded["seeds"], folded["failed"]) == ("2 × 3 folds", "1")
+    assert len(rows) == 2  # and the run outside folds has its own row
+
+    fold_header, *fold_rows = _table(markdown.split("## Speaker folds")[1].split("## Runs")[0])
+    assert fold_header == ["fold", "test speaker", "val speaker", "seed 1", "seed 2", "mean"]
+    assert fold_rows == [
+        ["0", "anna", "ben", "5.00", "15.00", "10.00 ± 7.07"],
+        ["1", "ben", "carl", "20.00", "20.00", "20.00 ± 0.00"],
+        ["2", "carl", "anna", "35.00", "55.00", "45.00 ± 14.14"],
+    ]
+
+
 def test_no_runs_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path)])
