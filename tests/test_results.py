@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from asrlab.cli.results import main
+from asrlab.cli.smoke import SMOKE_ENV
 from asrlab.tools.compare.replicates import config_hash, group_replicates
 from asrlab.tools.compare.runs import load_runs, read_config
 from asrlab.tools.compare.significance import MIXED_TEST_SETS, NOT_RECORDED, pooled
 from asrlab.training.utterances import UtteranceCounts
-from helpers import GRU, LSTM, manifest_overrides, write_run
+from helpers import GRU, LSTM, manifest_overrides, write_recordings, write_run
 
 
 def _replicate(
@@ -190,6 +191,33 @@ def test_seed_multirun_of_an_experiment(tiny_synth: dict[str, Path], tmp_path: P
     assert (row["experiment"], row["seeds"], row["failed"]) == ("crnn", "3", "0")
     assert row["test set"] == "manifest (test=test.jsonl)"
     assert row["overrides"] == "debug=fast encoder.hidden_size=32 data=manifest"
+
+
+@pytest.mark.slow
+def test_a_fold_multirun_of_fsdd_loso_gives_one_row(tmp_path: Path) -> None:
+    write_recordings(tmp_path / "fsdd" / "recordings", SPEAKERS, takes=(0, 5, 10))
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "ASRLAB_DATA_DIR": str(tmp_path / "data"), SMOKE_ENV: "1"}
+    synth = "data.source.sources.synth_digits"
+    train = [str(bin_dir / "asrlab-train"), "-m", "experiment=fsdd_loso", "seed=1,2"]
+    train += [f"data.source.sources.fsdd.root={tmp_path / 'fsdd'}", f"{synth}.workers=1"]
+    train += [f"{synth}.num_train=12", f"{synth}.num_val=2", f"{synth}.num_test=2"]
+    done = subprocess.run(train, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    results = [str(bin_dir / "asrlab-results"), "outputs"]
+    done = subprocess.run(results, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    markdown = (tmp_path / "RESULTS.md").read_text()
+    header, *rows = _table(markdown.split("## Speaker folds")[0])
+    assert len(rows) == 1
+    assert dict(zip(header, rows[0], strict=True))["seeds"] == "2 × 3 folds"
+    _, *folds = _table(markdown.split("## Speaker folds")[1].split("## Runs")[0])
+    assert [fold[:3] for fold in folds] == [
+        ["0", "anna", "ben"],
+        ["1", "ben", "carl"],
+        ["2", "carl", "anna"],
+    ]
 
 
 def _scored(folder: Path, seed: int, lr: float, errors: list[int] | None, refs: str = "r") -> None:
