@@ -139,7 +139,7 @@ class SpeakerFolds:
         return sorted({row["speaker"] for row in (self.rows() if rows is None else rows)})
 
     def prepare(self) -> dict[str, Path]:
-        rows = self.rows()
+        rows, first = self.rows(), self.fold is None
         self.fold = choose_fold(self.speakers(rows), self.fold_option, self.test_speaker)
         split_of = {self.fold.test_speaker: "test", self.fold.val_speaker: "val"}
         splits: dict[str, list[dict]] = {split: [] for split in SPLITS}
@@ -154,15 +154,18 @@ class SpeakerFolds:
                 write_atomically(
                     path, lambda temporary, lines=lines: write_manifest(temporary, lines)
                 )
-        log.info(
-            "speaker fold %d of %d: test %s, validation %s, training %s (utterances: %s)",
-            self.fold.index,
-            len(self.fold.speakers),
-            self.fold.test_speaker,
-            self.fold.val_speaker,
-            ", ".join(s for s in self.fold.speakers if s not in split_of),
-            ", ".join(f"{split} {len(lines)}" for split, lines in splits.items()),
-        )
+        if first:
+            log.info(
+                "speaker fold %d of %d: test %s, validation %s, %d training speakers "
+                "(utterances: %s) in %s",
+                self.fold.index,
+                len(self.fold.speakers),
+                self.fold.test_speaker,
+                self.fold.val_speaker,
+                len(self.fold.speakers) - 2,
+                ", ".join(f"{split} {len(lines)}" for split, lines in splits.items()),
+                folder,
+            )
         return paths
 
 
