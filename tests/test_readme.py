@@ -45,6 +45,8 @@ SKIPPED = {
     ".venv/bin/asrlab-eval ckpt_path=RUN/checkpoints/last.ckpt data=fsdd data.source.root=PATH/fsdd": FSDD,  # noqa: E501
     ".venv/bin/asrlab-train -m seed=1,2,3 $BAR experiment=fsdd_official data.source.root=PATH/fsdd "
     "hydra.sweep.dir=fsdd_official": FSDD,
+    ".venv/bin/asrlab-train -m experiment=fsdd_loso data.source.fold=all seed=1,2,3 "
+    "data.source.sources.fsdd.root=PATH/fsdd": FSDD,
     ".venv/bin/asrlab-results default fsdd_official --out RESULTS.md": (
         "reads the fsdd_official sweep, which " + FSDD
     ),

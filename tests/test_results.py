@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from asrlab.cli.results import main
+from asrlab.cli.smoke import SMOKE_ENV
 from asrlab.tools.compare.replicates import config_hash, group_replicates
 from asrlab.tools.compare.runs import load_runs, read_config
 from asrlab.tools.compare.significance import MIXED_TEST_SETS, NOT_RECORDED, pooled
 from asrlab.training.utterances import UtteranceCounts
-from helpers import GRU, LSTM, manifest_overrides, write_run
+from helpers import GRU, LSTM, manifest_overrides, write_recordings, write_run
 
 
 def _replicate(
@@ -113,6 +114,56 @@ def test_writes_mean_and_sample_std_over_seeds(
     assert "(seed 2, test WER 20.00%)" in markdown
 
 
+SPEAKERS = ["anna", "ben", "carl"]
+# Test WER per fold and seed: fold means 10, 20, 45 %; seed means over folds 20 and 30 %.
+FOLD_WERS = {0: {1: 0.05, 2: 0.15}, 1: {1: 0.20, 2: 0.20}, 2: {1: 0.35, 2: 0.55}}
+
+
+def _fold_run(folder: Path, fold: int, seed: int, wer: float | None) -> None:
+    """A fake run of speaker fold `fold` (data.source.folds=speaker), finished or failed."""
+    _replicate(folder, seed, {"_target_": GRU, "hidden": 64}, 1e-3, wer and (wer, wer / 2))
+    config_path = folder / ".hydra" / "config.yaml"
+    config = json.loads(config_path.read_text())
+    config["data"]["source"] = {"folds": "speaker", "fold": fold, "test_speaker": None}
+    config_path.write_text(json.dumps(config))
+    overrides_path = folder / ".hydra" / "overrides.yaml"
+    overrides = json.loads(overrides_path.read_text())
+    overrides_path.write_text(json.dumps([*overrides, f"data.source.fold={fold}"]))
+    if wer is not None:
+        metrics = json.loads((folder / "metrics.json").read_text())
+        record = {"fold": fold, "test_speaker": SPEAKERS[fold], "val_speaker": SPEAKERS[fold - 2]}
+        metrics["speaker_fold"] = {**record, "speakers": SPEAKERS}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_speaker_folds_form_one_row_over_folds_and_seeds(tmp_path: Path) -> None:
+    for fold, by_seed in FOLD_WERS.items():
+        for seed, wer in by_seed.items():
+            _fold_run(tmp_path / "loso" / f"fold{fold}_seed{seed}", fold, seed, wer)
+    _fold_run(tmp_path / "loso" / "failed", 1, 3, None)
+    _replicate(tmp_path / "plain", 1, {"_target_": GRU, "hidden": 64}, 1e-3, (0.3, 0.1))
+    out = tmp_path / "RESULTS.md"
+    main([str(tmp_path), "--out", str(out)])
+    markdown = out.read_text()
+    header, *rows = _table(markdown.split("## Speaker folds")[0])
+    (folded,) = [dict(zip(header, r, strict=True)) for r in rows if "folds" in r[2]]
+    assert folded["overrides"] == "encoder=gru optimizer.lr=0.001"
+    assert folded["test set"] == "? (folds=speaker)"
+    # Fold means 10, 20, 45: mean 25, std 18.03; seed means (5+20+35)/3=20, (15+20+55)/3=30.
+    assert folded["test WER %"] == "25.00 ± 18.03 folds, ± 7.07 seeds"
+    assert folded["test CER %"] == "12.50 ± 9.01 folds, ± 3.54 seeds"
+    assert (folded["seeds"], folded["failed"]) == ("2 × 3 folds", "1")
+    assert len(rows) == 2  # and the run outside folds has its own row
+
+    fold_header, *fold_rows = _table(markdown.split("## Speaker folds")[1].split("## Runs")[0])
+    assert fold_header == ["fold", "test speaker", "val speaker", "seed 1", "seed 2", "mean"]
+    assert fold_rows == [
+        ["0", "anna", "ben", "5.00", "15.00", "10.00 ± 7.07"],
+        ["1", "ben", "carl", "20.00", "20.00", "20.00 ± 0.00"],
+        ["2", "carl", "anna", "35.00", "55.00", "45.00 ± 14.14"],
+    ]
+
+
 def test_no_runs_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path)])
@@ -140,6 +191,33 @@ def test_seed_multirun_of_an_experiment(tiny_synth: dict[str, Path], tmp_path: P
     assert (row["experiment"], row["seeds"], row["failed"]) == ("crnn", "3", "0")
     assert row["test set"] == "manifest (test=test.jsonl)"
     assert row["overrides"] == "debug=fast encoder.hidden_size=32 data=manifest"
+
+
+@pytest.mark.slow
+def test_a_fold_multirun_of_fsdd_loso_gives_one_row(tmp_path: Path) -> None:
+    write_recordings(tmp_path / "fsdd" / "recordings", SPEAKERS, takes=(0, 5, 10))
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "ASRLAB_DATA_DIR": str(tmp_path / "data"), SMOKE_ENV: "1"}
+    synth = "data.source.sources.synth_digits"
+    train = [str(bin_dir / "asrlab-train"), "-m", "experiment=fsdd_loso", "seed=1,2"]
+    train += [f"data.source.sources.fsdd.root={tmp_path / 'fsdd'}", f"{synth}.workers=1"]
+    train += [f"{synth}.num_train=12", f"{synth}.num_val=2", f"{synth}.num_test=2"]
+    done = subprocess.run(train, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    results = [str(bin_dir / "asrlab-results"), "outputs"]
+    done = subprocess.run(results, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    markdown = (tmp_path / "RESULTS.md").read_text()
+    header, *rows = _table(markdown.split("## Speaker folds")[0])
+    assert len(rows) == 1
+    assert dict(zip(header, rows[0], strict=True))["seeds"] == "2 × 3 folds"
+    _, *folds = _table(markdown.split("## Speaker folds")[1].split("## Runs")[0])
+    assert [fold[:3] for fold in folds] == [
+        ["0", "anna", "ben"],
+        ["1", "ben", "carl"],
+        ["2", "carl", "anna"],
+    ]
 
 
 def _scored(folder: Path, seed: int, lr: float, errors: list[int] | None, refs: str = "r") -> None:

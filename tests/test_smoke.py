@@ -14,7 +14,8 @@ def test_training_shrinks_to_one_short_epoch_on_tiny_synth_digits_unless_other_d
     assert smoke_overrides(["-m", "seed=1,2", "experiment=crnn"], training=True) == small
     assert smoke_overrides(["data=synth_digits", "experiment=nope"], training=True) == small
     saved = ["--config-path", "RUN/.hydra", "--config-name", "config"]
-    for other in (["data=manifest"], ["experiment=fsdd_si"], saved, ["-cp=RUN/.hydra"]):
+    fsdd = (["experiment=fsdd_si"], ["experiment=fsdd_loso"])  # fsdd_loso builds on fsdd_si
+    for other in (["data=manifest"], *fsdd, saved, ["-cp=RUN/.hydra"]):
         assert smoke_overrides(other, training=True) == TRAINING
     assert smoke_overrides(["-m", "hparams_search=optuna"], training=True) == small + OPTUNA
     assert smoke_overrides(["hparams_search=decode_optuna"], training=False) == OPTUNA

@@ -66,13 +66,22 @@ def _picks_other_data(args: list[str]) -> bool:
         key, _, value = arg.partition("=")
         if key in _CONFIG_OPTIONS or (key == "data" and value not in SYNTHETIC):
             return True
-        if key == "experiment":
-            experiment = resources.files("asrlab.conf") / "experiment" / f"{value}.yaml"
-            if not experiment.is_file():  # Hydra names the missing option
-                continue
-            defaults = OmegaConf.create(experiment.read_text()).get("defaults", [])
-            if any("override /data" in entry for entry in defaults if not isinstance(entry, str)):
+        if key == "experiment" and _overrides_data(value):
+            return True
+    return False
+
+
+def _overrides_data(experiment: str) -> bool:
+    """Whether the experiment, or one it builds on (`defaults: [fsdd_si]`), overrides `/data`."""
+    path = resources.files("asrlab.conf") / "experiment" / f"{experiment}.yaml"
+    if not path.is_file():  # Hydra names the missing option
+        return False
+    for entry in OmegaConf.create(path.read_text()).get("defaults", []):
+        if isinstance(entry, str):
+            if entry != "_self_" and _overrides_data(entry):
                 return True
+        elif any(str(key).startswith("override /data") for key in entry):
+            return True
     return False
 
 

@@ -3,9 +3,9 @@
 from pathlib import Path
 from typing import Protocol
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from asrlab.data.folds import build_source
 from asrlab.data.manifest import read_manifest
 
 
@@ -17,7 +17,7 @@ class Source(Protocol):
 
 def training_manifest(cfg: DictConfig) -> Path:
     """The training split's manifest of a run config's `data.source`."""
-    return instantiate(cfg.data.source).prepare()["train"]
+    return build_source(cfg.data.source).prepare()["train"]
 
 
 def training_texts(cfg: DictConfig) -> list[str]:

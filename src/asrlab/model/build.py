@@ -14,6 +14,7 @@ from pytorch_lightning.loggers import Logger
 from torch import nn
 
 from asrlab.data.datamodule import ASRDataModule
+from asrlab.data.folds import build_source
 from asrlab.data.source import training_texts
 from asrlab.decoders.resolve import RUN_LM, fit_lm, resolve
 from asrlab.model.augment.features import Compose
@@ -127,7 +128,13 @@ def build_datamodule(cfg: DictConfig, tokenizer: Tokenizer) -> ASRDataModule:
     data = cfg.data.copy()
     with open_dict(data):
         data.pop("hop_ms", None)  # what runs trained before `frames_of` batched by
-    datamodule = instantiate(data, tokenizer=tokenizer, frames_of=frontend.output_frames)
+        data.pop("source")
+    datamodule = instantiate(
+        data,
+        source=build_source(cfg.data.source),
+        tokenizer=tokenizer,
+        frames_of=frontend.output_frames,
+    )
     if cfg.data.cache:
         if cfg.augment.waveform:
             raise ValueError(

@@ -11,6 +11,8 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Timer
 
+from asrlab.data.datamodule import ASRDataModule
+from asrlab.data.folds import fold_of
 from asrlab.data.source import training_texts
 from asrlab.model.build import (
     build_datamodule,
@@ -18,6 +20,7 @@ from asrlab.model.build import (
     build_tokenizer,
     build_trainer,
 )
+from asrlab.storage import write_atomically
 from asrlab.training.bootstrap import wer_interval
 from asrlab.training.callbacks.average import AverageCheckpoints
 from asrlab.training.hparams import hparams
@@ -59,6 +62,7 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
     elif cfg.get("init_from") is not None:
         log.info("init_from not applied: ckpt_path=%s restores every weight", cfg.ckpt_path)
     preflight(cfg, datamodule, model)
+    fold = _record_fold(run_dir, datamodule)
     check_joint_size(datamodule, model)
     trainer = build_trainer(cfg)
 
@@ -88,6 +92,7 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
         "global_step": trainer.global_step,
         "best_checkpoint": _in_run(Path(best), run_dir) if best else None,
         "tested_checkpoint": _in_run(Path(tested), run_dir) if tested else None,
+        **fold,
         **info,
     }
     if not trainer.is_global_zero:  # test metrics are synced across DDP ranks; rank 0 writes
@@ -114,6 +119,17 @@ def _recorded_init(run_dir: Path) -> dict[str, Any]:
         return {}
     init = json.loads(recorded.read_text()).get("init_from")
     return {"init_from": init} if init is not None else {}
+
+
+def _record_fold(run_dir: Path, datamodule: ASRDataModule) -> dict[str, Any]:
+    """`{"speaker_fold": ...}`, the speakers a run in speaker folds holds out (data.source.folds),
+    also written to the run folder's speaker_fold.json; `{}` for other runs."""
+    fold = fold_of(datamodule.source)
+    if fold is None:
+        return {}
+    text = json.dumps(fold.record(), indent=2) + "\n"
+    write_atomically(run_dir / "speaker_fold.json", lambda path: path.write_text(text))
+    return {"speaker_fold": fold.record()}
 
 
 def _train_seconds(trainer: pl.Trainer) -> float | None:

@@ -11,8 +11,10 @@ from typing import Any
 from asrlab.tools.compare.runs import FailedRun, Run, read_choices
 from asrlab.training.run_info import read_run_info
 
-# Config keys that vary between replicates (paths and hydra are already left out by read_config).
-REPLICATE_KEYS = frozenset({"seed"})
+# Config keys that vary between replicates (paths and hydra are already left out by read_config):
+# the seed, and the held-out speaker of speaker folds (asrlab.tools.compare.folds).
+FOLD_KEYS = ("data.source.fold", "data.source.test_speaker")
+REPLICATE_KEYS = frozenset({"seed", *FOLD_KEYS})
 # Config keys under data.source that say which test set a run was scored on.
 TEST_SET_KEYS = ("split", "test", "test_speakers", "num_test")
 
@@ -71,17 +73,19 @@ def describe_test_set(run: Run | FailedRun) -> str:
     ]
     if not name:
         name = str(config.get("data.source._target_", "?")).rsplit(".", 1)[-1]
+    if folds := config.get("data.source.folds"):
+        return f"{name} (folds={folds})"
     return f"{name} ({', '.join(settings)})" if settings else str(name)
 
 
 def shown_overrides(overrides: Sequence[str]) -> list[str]:
-    """The overrides that set what a run tried: not the seed, the experiment (a column of its
-    own), Hydra's settings, or paths (which say where, not what)."""
+    """The overrides that set what a run tried: not the seed or the fold, the experiment (a
+    column of its own), Hydra's settings, or paths (which say where, not what)."""
+    varied = ("seed=", *(f"{key}=" for key in FOLD_KEYS), "experiment=", "hydra")
     return [
         override
         for override in overrides
-        if not override.lstrip("+~").startswith(("seed=", "experiment=", "hydra"))
-        and "/" not in override.partition("=")[2]
+        if not override.lstrip("+~").startswith(varied) and "/" not in override.partition("=")[2]
     ]
 
 

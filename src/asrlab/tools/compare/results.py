@@ -11,6 +11,7 @@ commits. Failed runs are counted in their row and listed, never averaged.
 from collections.abc import Mapping, Sequence
 
 from asrlab.text.markdown import markdown_table
+from asrlab.tools.compare.folds import fold_section, fold_spread, is_folded, seeds_cell
 from asrlab.tools.compare.replicates import Replicates, mean_std
 from asrlab.tools.compare.report import count, error_summary, format_metric
 from asrlab.tools.compare.runs import FailedRun, Run
@@ -69,15 +70,20 @@ def _mean(values: Sequence[float]) -> float | None:
     return mean_std(values)[0] if values else None
 
 
+def _spread(group: Replicates, key: str) -> str:
+    """Over seeds; a row in speaker folds: over folds and over seeds."""
+    return fold_spread(group.runs, key) if is_folded(group) else spread(group.values(key))
+
+
 def row(group: Replicates) -> list[str]:
     """The table row of one config."""
     return [
         group.experiment,
         " ".join(group.overrides) or "-",
         group.test_set,
-        spread(group.values("test_wer")),
-        spread(group.values("test_cer")),
-        str(len(group.runs)),
+        _spread(group, "test_wer"),
+        _spread(group, "test_cer"),
+        seeds_cell(group) if is_folded(group) else str(len(group.runs)),
         str(len(group.failed)),
         format_metric("num_params", _mean(group.values("num_params"))),
         format_metric("train_seconds", _mean(group.values("train_seconds"))),
@@ -121,10 +127,13 @@ def render(
         "One row per config: runs whose configs differ only in `seed`. Test WER and CER in %, "
         "mean ± sample standard deviation (ddof=1) over the row's seeds; failed or unfinished "
         "runs are counted, not averaged. `config` is a hash of the run's config without the "
-        "seed and paths.",
+        "seed and paths. A row in speaker folds (`data.source.folds`) gathers its folds too: "
+        "the mean over folds of each fold's mean over seeds, ± the std over folds, ± the std "
+        "over seeds of the mean over folds; its per-fold figures follow the table.",
         *notes,
         "",
         *markdown_table(header, rows),
+        *fold_section(groups),
         "",
         "## Runs",
         "",

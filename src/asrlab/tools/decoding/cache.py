@@ -20,9 +20,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from asrlab.data.folds import build_source
 from asrlab.storage import content_key, file_key, write_atomically, write_once
 from asrlab.tools.decoding.posteriors import FORMAT, Posteriors
 
@@ -39,7 +39,7 @@ def cached_posteriors(
     """The log-probs of `checkpoint` (whose run's config is `train_cfg`) on `split`: loaded from
     the cache, or computed with `compute()` and stored. Returns them, their file, and whether this
     call computed them."""
-    manifest = instantiate(train_cfg.data.source).prepare()[split]
+    manifest = build_source(train_cfg.data.source).prepare()[split]
     covered = {
         "format": FORMAT,
         "checkpoint": str(checkpoint.resolve()),

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, MissingMandatoryValue
 
+from asrlab.data.folds import build_source
 from asrlab.data.manifest import read_manifest
 from asrlab.model.build import build_tokenizer
 from asrlab.text.tokenizer import Tokenizer
@@ -25,7 +25,7 @@ def fail(message: str) -> NoReturn:
 def prepared_manifests(source: DictConfig, splits: Sequence[str]) -> dict[str, Path]:
     """Prepare the data source as training would; the manifest of each split to scan."""
     try:
-        manifests = instantiate(source).prepare()
+        manifests = build_source(source).prepare()
     except (
         InstantiationException,
         MissingMandatoryValue,
