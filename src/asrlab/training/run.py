@@ -20,6 +20,7 @@ from asrlab.model.build import (
 )
 from asrlab.training.bootstrap import wer_interval
 from asrlab.training.callbacks.average import AverageCheckpoints
+from asrlab.training.callbacks.optuna_pruning import OptunaPruning
 from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import run_info, write_run_info
@@ -44,6 +45,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     preflight(cfg, datamodule, model)
     check_joint_size(datamodule, model)
     trainer = build_trainer(cfg)
+    if cfg.get("optuna_trial"):  # a sweep trial whose study prunes
+        trial = cfg.optuna_trial
+        pruning = OptunaPruning(trial.storage, trial.study_name, trial.number, run_dir)
+        trainer.callbacks.append(pruning)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     train_seconds = _train_seconds(trainer)  # before testing restores the best checkpoint's Timer
