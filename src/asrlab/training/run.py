@@ -47,7 +47,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer = build_trainer(cfg)
     if cfg.get("optuna_trial"):  # a sweep trial whose study prunes
         trial = cfg.optuna_trial
-        pruning = OptunaPruning(trial.storage, trial.study_name, trial.number, run_dir)
+        pruner = OmegaConf.to_container(trial.pruner)
+        pruning = OptunaPruning(trial.storage, trial.study_name, trial.number, pruner, run_dir)
         trainer.callbacks.append(pruning)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)

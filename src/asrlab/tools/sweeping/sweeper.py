@@ -15,9 +15,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from asrlab.tools.sweeping.plots import write_study_plots
-from asrlab.tools.sweeping.pruners import build_pruner
 from asrlab.tools.sweeping.space import SweepConfigError, search_space, trial_overrides
 from asrlab.tools.sweeping.study import fail_stale_trials, heartbeat, open_study, rdb_storage
+from asrlab.training.pruners import build_pruner
 
 log = logging.getLogger(__name__)
 RESULTS = "optimization_results.yaml"
@@ -67,7 +67,11 @@ class OptunaSweep:
         `arguments`; every setting is checked before the first trial starts."""
         params = [f"{key}={value}" for key, value in self.params.items()]
         space, fixed = search_space([*params, *arguments], self.config)
-        pruner = build_pruner(self.pruner, self.pruners)
+        pruner_settings = dict(self.pruners.get(self.pruner) or {})
+        try:
+            pruner = build_pruner(self.pruner, pruner_settings)
+        except ValueError as err:
+            raise SweepConfigError(str(err)) from None
         if len(self.directions) > 1 and self.pruner != "none":
             raise SweepConfigError(
                 f"hydra.sweeper.pruner={self.pruner}: Optuna prunes single-objective studies "
@@ -81,14 +85,17 @@ class OptunaSweep:
         storage = rdb_storage(url, self.heartbeat_interval)
         study = open_study(storage, self.study_name, self.directions, self.sampler, pruner)
         log.info("study %s in %s: %s, pruner %s", study.study_name, url, self.sampler, self.pruner)
-        reports = self.pruner != "none"
+        # What a trial's run needs to report to its trial, and to build the same pruner.
+        reporting = {"storage": url, "study_name": study.study_name}
+        reporting["pruner"] = {"name": self.pruner, **pruner_settings}
 
         job_idx, to_go = 0, self.n_trials
         while to_go > 0:
             fail_stale_trials(study)
             trials = [study.ask(space) for _ in range(min(self.n_jobs, to_go))]
             overrides = [
-                trial_overrides(t.params, fixed) + (_reporting(url, study, t) if reports else [])
+                trial_overrides(t.params, fixed)
+                + (_reporting({**reporting, "number": t.number}) if self.pruner != "none" else [])
                 for t in trials
             ]
             with heartbeat(storage, study, [t.number for t in trials]):
@@ -134,14 +141,17 @@ def _unusable(values: list[Any], expected: int) -> str | None:
     return None
 
 
-def _reporting(url: str, study: optuna.Study, trial: optuna.Trial) -> list[str]:
-    """The overrides that let a trial's run report to its trial (`optuna_trial` in the config)."""
-    quoted = [repr(str(v)) for v in (url, study.study_name)]
-    return [
-        f"++optuna_trial.storage={quoted[0]}",
-        f"++optuna_trial.study_name={quoted[1]}",
-        f"++optuna_trial.number={trial.number}",
-    ]
+def _reporting(trial: dict[str, Any]) -> list[str]:
+    """The overrides that give a trial's run its `optuna_trial` config: storage, study_name,
+    number, pruner (its name and settings)."""
+    return [f"++optuna_trial.{key}={_override_value(value)}" for key, value in trial.items()]
+
+
+def _override_value(value: Any) -> str:
+    """`value` (a scalar, or a dict of scalars) in Hydra's override syntax."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_override_value(v)}" for k, v in value.items()) + "}"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def write_results(study: optuna.Study, path: Path) -> None:

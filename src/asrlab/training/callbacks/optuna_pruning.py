@@ -9,6 +9,8 @@ from typing import Any
 import optuna
 import pytorch_lightning as pl
 
+from asrlab.training.pruners import build_pruner
+
 log = logging.getLogger(__name__)
 PRUNED_FILE = "pruned.json"
 
@@ -22,9 +24,17 @@ class OptunaPruning(pl.Callback):
     """
 
     def __init__(
-        self, storage: str, study_name: str, number: int, run_dir: Path, monitor: str = "val/wer"
+        self,
+        storage: str,
+        study_name: str,
+        number: int,
+        pruner: dict[str, Any],
+        run_dir: Path,
+        monitor: str = "val/wer",
     ) -> None:
         self.storage, self.study_name, self.number = storage, study_name, number
+        settings = {k: v for k, v in pruner.items() if k != "name"}
+        self.pruner = build_pruner(pruner["name"], settings)
         self.run_dir, self.monitor = run_dir, monitor
         self._trial: optuna.Trial | None = None
 
@@ -32,7 +42,7 @@ class OptunaPruning(pl.Callback):
         if stage != "fit" or not trainer.is_global_zero:
             return
         storage = optuna.storages.get_storage(self.storage)
-        study = optuna.load_study(study_name=self.study_name, storage=storage)
+        study = optuna.load_study(study_name=self.study_name, storage=storage, pruner=self.pruner)
         study_id = storage.get_study_id_from_name(self.study_name)
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.number)
         state = storage.get_trial(trial_id).state
