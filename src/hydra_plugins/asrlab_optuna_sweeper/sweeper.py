@@ -34,7 +34,9 @@ class AsrlabOptunaSweeperConf:
     """docs/sweeps.md describes each key."""
 
     _target_: str = "hydra_plugins.asrlab_optuna_sweeper.sweeper.AsrlabOptunaSweeper"
-    sampler: Any = field(default_factory=lambda: {"_target_": "optuna.samplers.TPESampler"})
+    sampler: Any = field(
+        default_factory=lambda: {"_target_": "optuna.samplers.TPESampler", "seed": None}
+    )
     # minimize or maximize, or a list of them for as many metrics (`optimized_metric` a list).
     direction: Any = "minimize"
     # An RDB URL (sqlite:///optuna.db, postgresql://...); null: optuna.db in the sweep folder.

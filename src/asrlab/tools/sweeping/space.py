@@ -1,6 +1,7 @@
 """The search space of an Optuna sweep, from Hydra's sweep syntax: `choice(...)` (or `a,b`),
 `range(...)`, `interval(...)`, `tag(log, interval(...))`."""
 
+import re
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -21,6 +22,8 @@ from optuna.distributions import (
 )
 
 _ABSENT = object()
+# A string value that Hydra's override grammar reads as it is, unquoted.
+_PLAIN = re.compile(r"[\w./:+-]*")
 
 
 class SweepConfigError(CompactHydraException):
@@ -81,5 +84,10 @@ def search_space(
 
 
 def trial_overrides(params: dict[str, Any], fixed: dict[str, str]) -> list[str]:
-    """A trial's command-line overrides: its sampled `params` and the `fixed` values."""
-    return [f"{key}={value}" for key, value in {**params, **fixed}.items()]
+    """A trial's command-line overrides: its sampled `params` (strings quoted where the grammar
+    needs it) and the `fixed` values (as written)."""
+    quoted = {
+        k: repr(v) if isinstance(v, str) and not _PLAIN.fullmatch(v) else v
+        for k, v in params.items()
+    }
+    return [f"{key}={value}" for key, value in {**quoted, **fixed}.items()]
