@@ -108,3 +108,41 @@ def test_a_non_finite_training_loss_fails_the_run(
     overrides += ["encoder.hidden_size=32", "optimizer.lr=inf", "data.batch_size=4"]
     with pytest.raises(FloatingPointError, match="train/loss is nan after step 2"):
         train(compose_train(overrides, tmp_path))
+
+
+@pytest.mark.slow  # one trial of two epochs in a worker process: about 30 s on 2 cores
+def test_a_clearly_worse_trial_is_pruned_at_the_configured_epoch(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    # A finished trial that reached 10% val WER: the untrained tiny model is clearly worse.
+    study = optuna.create_study(study_name="pruned", storage=storage)
+    dropout = optuna.distributions.CategoricalDistribution([0.0])
+    reference = optuna.trial.create_trial(
+        params={"encoder.dropout": 0.0},
+        distributions={"encoder.dropout": dropout},
+        value=0.1,
+        intermediate_values={0: 0.1, 1: 0.1, 2: 0.1},
+    )
+    study.add_trial(reference)
+    pruner = ["hydra.sweeper.pruner=median", "hydra.sweeper.pruners.median.n_startup_trials=1"]
+    _sweep(
+        tiny_synth,
+        tmp_path,
+        *pruner,
+        "hydra.sweeper.pruners.median.n_warmup_steps=1",  # epoch 0 is never pruned
+        "hydra.sweeper.n_trials=1",
+        f"hydra.sweeper.storage={storage}",
+        "hydra.sweeper.study_name=pruned",
+        "encoder.dropout=choice(0.0)",
+        "trainer.max_epochs=3",
+        "hydra.sweep.dir=sweep",
+    )
+    trial = optuna.load_study(study_name="pruned", storage=storage).trials[1]
+    assert trial.state == TrialState.PRUNED and sorted(trial.intermediate_values) == [0, 1]
+    (folder,) = (p for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    pruned = json.loads((folder / "pruned.json").read_text())
+    assert pruned["epoch"] == 1 and pruned["value"] == pytest.approx(trial.intermediate_values[1])
+    assert not (folder / "metrics.json").exists() and not (folder / "error.json").exists()
+    results = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
+    assert results.trials == {"COMPLETE": 1, "PRUNED": 1} and results.best_trial == 0

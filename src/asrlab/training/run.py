@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Timer
 
 from asrlab.data.datamodule import ASRDataModule
@@ -23,6 +23,7 @@ from asrlab.model.build import (
 from asrlab.storage import write_atomically
 from asrlab.training.bootstrap import wer_interval
 from asrlab.training.callbacks.average import AverageCheckpoints
+from asrlab.training.callbacks.optuna_pruning import OptunaPruning
 from asrlab.training.hparams import hparams
 from asrlab.training.init_from import init_from_checkpoint
 from asrlab.training.loggers import ending_runs, log_summary
@@ -65,6 +66,11 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
     fold = _record_fold(run_dir, datamodule)
     check_joint_size(datamodule, model)
     trainer = build_trainer(cfg)
+    if cfg.get("optuna_trial"):  # a sweep trial whose study prunes
+        trial = cfg.optuna_trial
+        pruner = OmegaConf.to_container(trial.pruner)
+        pruning = OptunaPruning(trial.storage, trial.study_name, trial.number, pruner, run_dir)
+        trainer.callbacks.append(pruning)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     train_seconds = _train_seconds(trainer)  # before testing restores the best checkpoint's Timer

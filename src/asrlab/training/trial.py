@@ -7,23 +7,30 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import optuna
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 log = logging.getLogger(__name__)
 
 
-def run_trial(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> float | None:
-    """`task(cfg)`'s metrics' `cfg.optimized_metric`, for sweepers to minimise.
+def run_trial(
+    task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig
+) -> float | list[float] | None:
+    """`task(cfg)`'s metrics' `cfg.optimized_metric` (a list of them for a list of names), for
+    sweepers to minimise.
 
     In a multirun a failing trial writes error.json into its folder, then raises a RuntimeError
     with the message (plain, so that it pickles back from a launcher's worker process): the
     Optuna sweeper records the trial as failed and goes on, up to `hydra.sweeper.max_failure_rate`.
-    A single run fails with the exception itself.
+    A single run fails with the exception itself. A trial that its study's pruner stopped
+    raises `optuna.TrialPruned` (its folder holds pruned.json).
     """
     try:
-        return task(cfg).get(cfg.optimized_metric)
+        metrics = task(cfg)
+    except optuna.TrialPruned:
+        raise
     except Exception as error:
         hydra_cfg = HydraConfig.get()
         if hydra_cfg.mode != RunMode.MULTIRUN:
@@ -38,3 +45,6 @@ def run_trial(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> 
         path.write_text(json.dumps(failure, indent=2) + "\n")
         log.exception("trial %s failed; details in %s", hydra_cfg.job.num, path)
         raise RuntimeError(f"{message} (details in {path})") from error
+    if isinstance(cfg.optimized_metric, ListConfig):
+        return [metrics.get(name) for name in cfg.optimized_metric]
+    return metrics.get(cfg.optimized_metric)

@@ -96,6 +96,12 @@ def error_summary(error: str | None) -> str:
     return [line for line in error.splitlines() if line.strip()][-1].strip()
 
 
+def pruned_summary(pruned: Mapping[str, Any]) -> str:
+    """`after epoch 1 at val/wer 0.9231` from a pruned.json."""
+    monitor = pruned.get("monitor", "val/wer")
+    return f"after epoch {pruned.get('epoch')} at {monitor} {pruned.get('value')}"
+
+
 def metric_columns(ranked: Sequence[Run]) -> list[str]:
     """The METRIC_COLUMNS that some run has (asrlab-decode runs have no parameters, training runs
     no val_wer)."""
@@ -130,7 +136,7 @@ def print_tables(
     metric: str,
     versus: Mapping[Path, Versus] | None = None,
 ) -> None:
-    """The ranked runs, then the failed ones, on the console."""
+    """The ranked runs, then the pruned trials, then the failed runs, on the console."""
     header, rows = table(ranked, keys, versus)
     numeric = {"#", *METRIC_COLUMNS.values(), *VERSUS_COLUMNS}
     ranked_table = Table(title=f"{count(ranked, 'run')} ranked by {metric}")
@@ -139,6 +145,15 @@ def print_tables(
     for row in rows:
         ranked_table.add_row(*row)
     tables = [ranked_table]
+    pruned = [run for run in failed if run.pruned is not None]
+    failed = [run for run in failed if run.pruned is None]
+    if pruned:
+        pruned_table = Table(title=f"{count(pruned, 'pruned trial')}")
+        for title in ("run", "overrides", "pruned"):
+            pruned_table.add_column(title)
+        for run in pruned:
+            pruned_table.add_row(run.name, " ".join(run.overrides), pruned_summary(run.pruned))
+        tables.append(pruned_table)
     if failed:
         failed_table = Table(title=f"{count(failed, 'failed or unfinished run')}")
         for title in ("run", "overrides", "error"):
@@ -190,13 +205,21 @@ def write_markdown(
     versus: Mapping[Path, Versus] | None = None,
     baseline: str | None = None,
 ) -> None:
-    """The ranked table as Markdown, and a list of the failed runs with their errors; with
+    """The ranked table as Markdown, a list of the pruned trials, and one of the failed runs with
+    their errors; with
     `versus`, each run's test WER against the `baseline` run's."""
     header, rows = table(ranked, keys, versus)
     lines = ["# Run comparison", "", f"{count(ranked, 'run')} ranked by `{metric}` (lowest first)."]
     if versus is not None:
         lines += ["", VERSUS_NOTE.format(baseline=baseline)]
     lines += ["", *markdown_table(header, rows)]
+    pruned = [run for run in failed if run.pruned is not None]
+    failed = [run for run in failed if run.pruned is None]
+    if pruned:
+        lines += ["", "## Pruned trials", ""]
+        for run in pruned:
+            overrides = f" (`{' '.join(run.overrides)}`)" if run.overrides else ""
+            lines.append(f"- `{run.name}`{overrides}: pruned {pruned_summary(run.pruned)}")
     if failed:
         lines += ["", "## Failed or unfinished runs", ""]
         for run in failed:

@@ -21,6 +21,8 @@ METRICS = "metrics.json"
 # What the CSV logger (logger=csv) writes, a row per logging step.
 CSV_METRICS = "metrics.csv"
 ERROR_FILES = ("error.json", "error.txt")
+# What a sweep trial stopped by its study's pruner writes (training.callbacks.optuna_pruning).
+PRUNED = "pruned.json"
 # A multirun trial's folder: its job number, then its overrides.
 _TRIAL = re.compile(r"^(\d+)_.*")
 # Config sections that say where a run wrote (and logged), not what it tried.
@@ -67,14 +69,15 @@ class Run:
 
 @dataclass(frozen=True)
 class FailedRun:
-    """A run folder without usable metrics: failed, unfinished or unreadable (config: as
-    `read_config`, if readable)."""
+    """A run folder without usable metrics: failed, unfinished, unreadable or pruned (config: as
+    `read_config`, if readable; pruned: its pruned.json, `epoch` and `value`)."""
 
     path: Path
     name: str
     overrides: list[str]
     error: str | None
     config: dict[str, Any] | None = None
+    pruned: dict[str, Any] | None = None
 
 
 def find_run_dirs(paths: Iterable[Path]) -> list[Path]:
@@ -152,6 +155,15 @@ def read_error(run_dir: Path) -> str | None:
     return None
 
 
+def read_pruned(run_dir: Path) -> dict[str, Any] | None:
+    """The run's pruned.json (the epoch and the value it was pruned at), if it was pruned."""
+    path = run_dir / PRUNED
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (json.JSONDecodeError, OSError) as err:
+        return {"epoch": None, "value": None, "unreadable": str(err)}
+
+
 def read_val_wer(run_dir: Path) -> list[ValPoint]:
     """The val/wer scalars of every TensorBoard event folder in the run, by step; without them
     (a run with logger=csv alone), those of its CSV logger's metrics.csv files."""
@@ -205,7 +217,8 @@ def load_runs(paths: Iterable[Path], val_curves: bool = True) -> tuple[list[Run]
                 config = read_config(run_dir)
             except (OmegaConfBaseException, YAMLError, ValueError, OSError):
                 config = None
-            failed.append(FailedRun(run_dir, name, overrides, read_error(run_dir), config))
+            error, pruned = read_error(run_dir), read_pruned(run_dir)
+            failed.append(FailedRun(run_dir, name, overrides, error, config, pruned))
             continue
         try:
             config = read_config(run_dir)

@@ -1,0 +1,99 @@
+"""Sweep pruning: the same 16-trial Optuna search (the default model on synth_digits at reduced
+size, over lr x hidden size x dropout) without pruning and with the median pruner, for two
+sampler seeds: total trial seconds and the best val WER of each. The target: pruned reaches a
+best val WER within 10% (relative) of the unpruned one in at most half its time.
+
+Each sweep goes to bench/results/sweep_pruning/seedS/PRUNER (its study: optuna.db there); the
+result to bench/results/sweep_pruning.json. The full run trains 64 trials: hours on a CPU.
+`--smoke` runs each sweep as ASRLAB_SMOKE=1 does (two one-epoch trials of tiny data).
+
+    python bench/sweep_pruning.py [--seeds 1 2] [--trials 16] [--jobs 2] [--smoke]
+        [--out DIR] [-- HYDRA OVERRIDES]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from common import RESULTS, write_result
+
+REDUCED = [
+    "data.source.num_train=1300",
+    "data.source.num_val=100",
+    "data.source.num_test=150",
+    "trainer.max_epochs=8",
+]
+PRUNERS = ("none", "median")
+TIME_TARGET, WER_TARGET = 0.5, 1.1
+
+
+def sweep(folder: Path, pruner: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Runs one sweep into `folder` (unless its study is there, complete) and sums it up."""
+    trainer = Path(sys.executable).parent / "asrlab-train"
+    command = [
+        str(trainer),
+        "-m",
+        "hparams_search=optuna",
+        f"hydra.sweeper.n_trials={args.trials}",
+        f"hydra.sweeper.n_jobs={args.jobs}",
+        f"hydra.sweeper.pruner={pruner}",
+        f"hydra.sweeper.sampler.seed={seed}",
+        "hydra.sweeper.study_name=bench",
+        f"hydra.sweep.dir={folder}",
+        *REDUCED,
+        *args.overrides,
+    ]
+    env = {**os.environ, **({"ASRLAB_SMOKE": "1"} if args.smoke else {})}
+    if not (folder / "optimization_results.yaml").is_file():
+        subprocess.run(command, env=env, check=True)
+    study = optuna.load_study(study_name="bench", storage=f"sqlite:///{folder / 'optuna.db'}")
+    trials = [t for t in study.trials if t.datetime_complete is not None]
+    seconds = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in trials)
+    complete = [t.value for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    states = [t.state.name for t in trials]
+    return {
+        "trial_seconds": round(seconds, 1),
+        "best_val_wer": min(complete) if complete else None,
+        "trials": {state: states.count(state) for state in sorted(set(states))},
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--trials", type=int, default=16)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS / "sweep_pruning")
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args(argv)
+    runs = []
+    for seed in args.seeds:
+        run = {"seed": seed}
+        for pruner in PRUNERS:
+            run[pruner] = sweep(args.out / f"seed{seed}" / pruner, pruner, seed, args)
+        unpruned, pruned = run["none"], run["median"]
+        run["time_ratio"] = round(pruned["trial_seconds"] / unpruned["trial_seconds"], 3)
+        if unpruned["best_val_wer"] and pruned["best_val_wer"] is not None:
+            run["wer_ratio"] = round(pruned["best_val_wer"] / unpruned["best_val_wer"], 3)
+            run["target_met"] = run["time_ratio"] <= TIME_TARGET and run["wer_ratio"] <= WER_TARGET
+        runs.append(run)
+    result = {
+        "trials": args.trials,
+        "jobs": args.jobs,
+        "smoke": args.smoke,
+        "overrides": REDUCED + args.overrides,
+        "runs": runs,
+    }
+    if not args.smoke:
+        write_result("sweep_pruning", result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

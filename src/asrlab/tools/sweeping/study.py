@@ -1,0 +1,86 @@
+"""A sweep's Optuna study in an RDB storage (SQLite, PostgreSQL, MySQL) shared by processes and
+machines: trials whose process died are failed and asked again, never left RUNNING."""
+
+import logging
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+log = logging.getLogger(__name__)
+# Seconds a SQLite writer waits for another process's lock before failing.
+SQLITE_TIMEOUT_S = 60
+
+
+def rdb_storage(url: str, heartbeat_interval: int) -> RDBStorage:
+    """The storage at `url`, in which running trials record a heartbeat every
+    `heartbeat_interval` seconds (`heartbeat`); a trial silent for twice as long is failed by
+    `fail_stale_trials` and enqueued again with its parameters, once."""
+    sqlite = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite") else {}
+    with warnings.catch_warnings():  # heartbeats have been "experimental" since Optuna 2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RDBStorage(
+            url,
+            engine_kwargs=sqlite,
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+        )
+
+
+def open_study(
+    storage: RDBStorage,
+    study_name: str | None,
+    directions: Sequence[str],
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+) -> optuna.Study:
+    """The study `study_name` in `storage`, created if new, its stale trials failed."""
+    study = optuna.create_study(
+        storage=storage,
+        study_name=study_name,
+        directions=list(directions),
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    fail_stale_trials(study)
+    return study
+
+
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Fails (and logs) the running trials whose process stopped recording heartbeats."""
+    before = {t.number for t in study.get_trials(states=[optuna.trial.TrialState.RUNNING])}
+    optuna.storages.fail_stale_trials(study)
+    after = {t.number for t in study.get_trials(states=[optuna.trial.TrialState.RUNNING])}
+    if before - after:
+        log.warning(
+            "trials %s were left running by a process that died: failed, asked again",
+            sorted(before - after),
+        )
+
+
+@contextmanager
+def heartbeat(storage: RDBStorage, study: optuna.Study, numbers: Sequence[int]) -> Iterator[None]:
+    """Records the heartbeats of the study's trials `numbers` while the block runs."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    ids = [storage.get_trial_id_from_study_id_trial_number(study_id, n) for n in numbers]
+    interval = storage.get_heartbeat_interval()
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            for trial_id in ids:
+                storage.record_heartbeat(trial_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name="optuna-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

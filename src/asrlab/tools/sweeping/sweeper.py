@@ -1,0 +1,174 @@
+"""The Optuna sweep behind `hydra/sweeper: asrlab_optuna` (`hparams_search=...`): asks the study
+for trials, `n_jobs` at a time, runs them with Hydra's launcher and tells the study how each
+ended: complete (the entry point's returned metric, or metrics), pruned or failed."""
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import optuna
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import CompactHydraException
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+from asrlab.tools.sweeping.plots import write_study_plots
+from asrlab.tools.sweeping.space import SweepConfigError, search_space, trial_overrides
+from asrlab.tools.sweeping.study import fail_stale_trials, heartbeat, open_study, rdb_storage
+from asrlab.training.pruners import build_pruner
+
+log = logging.getLogger(__name__)
+RESULTS = "optimization_results.yaml"
+# Where a study is kept when `storage` is not set: in the sweep folder.
+DEFAULT_DB = "optuna.db"
+
+
+class TooManyFailures(CompactHydraException):
+    """More trials of a batch failed than `max_failure_rate` allows."""
+
+
+class OptunaSweep:
+    """What `hydra_plugins.asrlab_optuna_sweeper.AsrlabOptunaSweeper` does; its arguments are
+    the `hydra.sweeper` config (docs/sweeps.md), the sampler instantiated by Hydra."""
+
+    def __init__(
+        self,
+        sampler: optuna.samplers.BaseSampler,
+        direction: str | list[str],
+        storage: str | None,
+        study_name: str | None,
+        n_trials: int,
+        n_jobs: int,
+        max_failure_rate: float,
+        pruner: str,
+        pruners: DictConfig,
+        heartbeat_interval: int,
+        params: DictConfig | None,
+    ) -> None:
+        self.sampler, self.storage, self.study_name = sampler, storage, study_name
+        self.directions = [direction] if isinstance(direction, str) else list(direction)
+        self.n_trials, self.n_jobs, self.max_failure_rate = n_trials, n_jobs, max_failure_rate
+        self.pruner, self.pruners = pruner, pruners
+        self.heartbeat_interval = heartbeat_interval
+        self.params = params or {}
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.config = config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            config=config, hydra_context=hydra_context, task_function=task_function
+        )
+
+    def sweep(self, arguments: list[str]) -> None:
+        """Runs `n_trials` trials of the search space of `params` and the command line's
+        `arguments`; every setting is checked before the first trial starts."""
+        params = [f"{key}={value}" for key, value in self.params.items()]
+        space, fixed = search_space([*params, *arguments], self.config)
+        pruner_settings = dict(self.pruners.get(self.pruner) or {})
+        try:
+            pruner = build_pruner(self.pruner, pruner_settings)
+        except ValueError as err:
+            raise SweepConfigError(str(err)) from None
+        if len(self.directions) > 1 and self.pruner != "none":
+            raise SweepConfigError(
+                f"hydra.sweeper.pruner={self.pruner}: Optuna prunes single-objective studies "
+                "only; set hydra.sweeper.pruner=none with several directions"
+            )
+        if not 0.0 <= self.max_failure_rate <= 1.0:
+            raise SweepConfigError("hydra.sweeper.max_failure_rate must be within [0, 1]")
+        sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        url = self.storage or f"sqlite:///{sweep_dir / DEFAULT_DB}"
+        storage = rdb_storage(url, self.heartbeat_interval)
+        study = open_study(storage, self.study_name, self.directions, self.sampler, pruner)
+        log.info("study %s in %s: %s, pruner %s", study.study_name, url, self.sampler, self.pruner)
+        # What a trial's run needs to report to its trial, and to build the same pruner.
+        reporting = {"storage": url, "study_name": study.study_name}
+        reporting["pruner"] = {"name": self.pruner, **pruner_settings}
+
+        job_idx, to_go = 0, self.n_trials
+        while to_go > 0:
+            fail_stale_trials(study)
+            trials = [study.ask(space) for _ in range(min(self.n_jobs, to_go))]
+            overrides = [
+                trial_overrides(t.params, fixed)
+                + (_reporting({**reporting, "number": t.number}) if self.pruner != "none" else [])
+                for t in trials
+            ]
+            with heartbeat(storage, study, [t.number for t in trials]):
+                returns = self.launcher.launch(overrides, initial_job_idx=job_idx)
+            job_idx += len(returns)
+            told = [self._tell(study, t, r) for t, r in zip(trials, returns, strict=True)]
+            failures = told.count(False)
+            if failures / len(returns) > self.max_failure_rate:
+                raise TooManyFailures(
+                    f"{failures} of a batch of {len(returns)} trials failed, more than "
+                    f"hydra.sweeper.max_failure_rate={self.max_failure_rate}: the sweep stops; "
+                    f"each failed trial's error.json under {sweep_dir} says why"
+                )
+            to_go -= len(trials)
+        write_results(study, sweep_dir / RESULTS)
+        write_study_plots(study, sweep_dir)
+
+    def _tell(self, study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> bool:
+        """Records how the trial ended; False if it failed."""
+        # A failed job's exception, without JobReturn.return_value's message to stderr.
+        error = ret._return_value if ret.status == JobStatus.FAILED else None
+        if isinstance(error, optuna.TrialPruned):
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            log.info("trial %d pruned: %s", trial.number, error)
+            return True
+        if error is None:
+            values = ret.return_value if isinstance(ret.return_value, list) else [ret.return_value]
+            error = _unusable(values, len(self.directions))
+        if error is not None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            log.warning("Failed experiment: %s", error)
+            return False
+        study.tell(trial, [float(v) for v in values])
+        return True
+
+
+def _unusable(values: list[Any], expected: int) -> str | None:
+    """Why `values` cannot be told as a trial's `expected` objective values, or None."""
+    if len(values) != expected:
+        return f"the task returned {len(values)} values for {expected} directions: {values}"
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+        return f"the task returned {values}; optimized_metric must name finite numbers"
+    return None
+
+
+def _reporting(trial: dict[str, Any]) -> list[str]:
+    """The overrides that give a trial's run its `optuna_trial` config: storage, study_name,
+    number, pruner (its name and settings)."""
+    return [f"++optuna_trial.{key}={_override_value(value)}" for key, value in trial.items()]
+
+
+def _override_value(value: Any) -> str:
+    """`value` (a scalar, or a dict of scalars) in Hydra's override syntax."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_override_value(v)}" for k, v in value.items()) + "}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def write_results(study: optuna.Study, path: Path) -> None:
+    """The best trial's parameters and value (the Pareto front's, for several directions) and
+    the count of trials by state, as YAML."""
+    states = {s.name: len(study.get_trials(states=[s])) for s in optuna.trial.TrialState}
+    results: dict[str, Any] = {"name": "optuna", "trials": {k: n for k, n in states.items() if n}}
+    if not states["COMPLETE"]:
+        log.warning("no trial completed: %s has no best trial", path)
+    elif len(study.directions) == 1:
+        best = study.best_trial
+        results.update(best_params=best.params, best_value=best.value, best_trial=best.number)
+        log.info("best trial %d: %s, value %s", best.number, best.params, best.value)
+    else:
+        front = [
+            {"params": t.params, "values": t.values, "trial": t.number} for t in study.best_trials
+        ]
+        results["solutions"] = front
+        log.info("%d trials on the Pareto front", len(front))
+    OmegaConf.save(OmegaConf.create(results), path)

@@ -1,0 +1,68 @@
+"""Reports each validation's WER to the run's Optuna trial and stops the run when the study's
+pruner says so (the Optuna sweeper passes the trial as `optuna_trial` in a trial's config)."""
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytorch_lightning as pl
+
+from asrlab.training.pruners import build_pruner
+
+log = logging.getLogger(__name__)
+PRUNED_FILE = "pruned.json"
+
+
+class OptunaPruning(pl.Callback):
+    """After each validation, rank 0 reports `monitor` at the epoch (0-based) to trial
+    `number` of `study_name` in `storage`; when the pruner prunes it, every rank raises
+    `optuna.TrialPruned` after rank 0 wrote `run_dir/pruned.json` (epoch, value).
+
+    A trial that is no longer running (a run repeated from a trial's folder) is not reported to.
+    """
+
+    def __init__(
+        self,
+        storage: str,
+        study_name: str,
+        number: int,
+        pruner: dict[str, Any],
+        run_dir: Path,
+        monitor: str = "val/wer",
+    ) -> None:
+        self.storage, self.study_name, self.number = storage, study_name, number
+        settings = {k: v for k, v in pruner.items() if k != "name"}
+        self.pruner = build_pruner(pruner["name"], settings)
+        self.run_dir, self.monitor = run_dir, monitor
+        self._trial: optuna.Trial | None = None
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "fit" or not trainer.is_global_zero:
+            return
+        storage = optuna.storages.get_storage(self.storage)
+        study = optuna.load_study(study_name=self.study_name, storage=storage, pruner=self.pruner)
+        study_id = storage.get_study_id_from_name(self.study_name)
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.number)
+        state = storage.get_trial(trial_id).state
+        if state != optuna.trial.TrialState.RUNNING:
+            log.warning("Optuna trial %d is %s: not reporting to it", self.number, state.name)
+            return
+        self._trial = optuna.Trial(study, trial_id)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        prune, value = False, None
+        if self._trial is not None and self.monitor in trainer.callback_metrics:
+            value = float(trainer.callback_metrics[self.monitor])
+            self._trial.report(value, step=trainer.current_epoch)
+            prune = self._trial.should_prune()
+        if not trainer.strategy.broadcast(prune):
+            return
+        epoch = trainer.current_epoch
+        if trainer.is_global_zero:
+            record: dict[str, Any] = {"epoch": epoch, "monitor": self.monitor, "value": value}
+            (self.run_dir / PRUNED_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.monitor} {value}")
