@@ -121,8 +121,42 @@ def test_bad_manifest_line_stops_before_training(
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     script = Path(sys.executable).parent / "asrlab-train"
-    env = {**os.environ, "ASRLAB_DATA_DIR": str(cwd / "data")}
+    env = {**os.environ, "ASRLAB_DATA_DIR": str(cwd / "data"), "HYDRA_FULL_ERROR": "0"}
     return subprocess.run([str(script), *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def _with_bad_third_line(manifest: Path) -> Path:
+    """A manifest beside `manifest`: its first two lines, then a line that is not JSON."""
+    bad = _subset(manifest, 2, Path("with_bad_line.jsonl"))
+    with bad.open("a") as f:
+        f.write("not json\n")
+    return bad
+
+
+def test_the_command_names_a_bad_manifest_line_in_one_line(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    bad = _with_bad_third_line(tiny_synth["train"])
+    manifests = manifest_overrides({**tiny_synth, "train": bad})
+    result = _cli(*manifests, "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode == 1
+    # Lightning's own handler writes its seed note to stderr before any asrlab code runs.
+    (line,) = [line for line in result.stderr.splitlines() if not line.startswith("Seed set to")]
+    assert line.startswith(f"asrlab-train: {bad}:3: ")
+    assert "Traceback" in (tmp_path / "run" / "train.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_multirun_trial_records_a_bad_manifest_line(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    bad = _with_bad_third_line(tiny_synth["train"])
+    manifests = manifest_overrides({**tiny_synth, "train": bad})
+    result = _cli("-m", *manifests, "hydra.sweep.dir=sweep", "seed=1,2", cwd=tmp_path)
+    assert result.returncode == 1
+    errors = [json.loads(p.read_text()) for p in (tmp_path / "sweep").glob("*/error.json")]
+    assert len(errors) == 2
+    assert all(e["error"].startswith(f"ManifestError: {bad}:3: ") for e in errors)
 
 
 def test_multirun_writes_one_folder_per_trial(tiny_synth: dict[str, Path], tmp_path: Path) -> None:
