@@ -10,8 +10,11 @@ import pytest
 import torch
 
 from asrlab.tools.decoding.posteriors import Posteriors
+from asrlab.tools.evaluation.inputs import EvaluationError, load_checkpoint
+from asrlab.tools.inference.run import prepare
 from asrlab.training.checkpoint import load_model, read_checkpoint
 from asrlab.training.checkpoint_io import AtomicCheckpointIO
+from asrlab.training.compose import compose_config
 from asrlab.training.run import train
 from asrlab.trust.pickles import SAFE_GLOBALS, UnsafeCheckpointError
 from helpers import compose_train, manifest_overrides
@@ -74,6 +77,25 @@ def test_load_model_refuses_a_checkpoint_that_would_run_code(
 
     torch.load(path, weights_only=False)  # what an unguarded load does: runs the payload
     assert marker.exists()
+
+
+def test_eval_and_transcribe_name_the_refused_checkpoint_once(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    real = read_checkpoint(tiny_run / "checkpoints" / "last.ckpt")
+    path, marker = crafted(real, "posix.system", tmp_path)
+    with pytest.raises(EvaluationError) as by_eval:
+        load_checkpoint(path)
+    (tmp_path / "a.wav").touch()
+    overrides = [f"ckpt_path={path}", f"inputs=[{tmp_path / 'a.wav'}]"]
+    cfg = compose_config(overrides, tmp_path, config_name="transcribe")
+    with pytest.raises(ValueError) as by_transcribe:
+        prepare(cfg)
+    for refused in (by_eval, by_transcribe):
+        message = str(refused.value)
+        assert message.startswith(f"ckpt_path={path}: refused to load: it names posix.system")
+        assert message.count(str(path)) == 1 and "\n" not in message
+    assert not marker.exists()
 
 
 def test_resume_refuses_a_checkpoint_that_would_run_code(

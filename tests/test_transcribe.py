@@ -222,7 +222,7 @@ def test_a_missing_or_foreign_checkpoint_is_refused(tmp_path: Path) -> None:
     for overrides, message in [
         ([f"inputs=[{tmp_path}]"], "give ckpt_path"),
         ([f"inputs=[{tmp_path}]", f"ckpt_path={tmp_path}/last.ckpt"], "no such file"),
-        ([f"inputs=[{tmp_path}]", f"ckpt_path={tmp_path}/model.ckpt"], "not an asrlab checkpoint"),
+        ([f"inputs=[{tmp_path}]", f"ckpt_path={tmp_path}/model.ckpt"], "model.ckpt: refused to"),
     ]:
         with pytest.raises(ValueError, match=message):
             prepare(compose_config(overrides, tmp_path, config_name="transcribe"))

@@ -85,8 +85,9 @@ def test_asrlab_eval_exits_with_the_refusal_alone(
         eval_main.__wrapped__(cfg)  # the function under @hydra.main
     assert exit_info.value.code == 1 and exit_info.value.__cause__ is None
     (record,) = caplog.records
-    assert "cannot load its model (UntrustedTargetError" in record.getMessage()
-    assert "torch.load" in record.getMessage() and "\n" not in record.getMessage()
+    message = record.getMessage()
+    assert message.startswith(f"ckpt_path={path}: asrlab_config.encoder._target_: torch.load ")
+    assert message.count(str(path)) == 1 and "\n" not in message
     assert not marker.exists()
 
 

@@ -45,7 +45,7 @@ def refuse_unsafe(path: str | Path) -> Iterator[None]:
             f"it names {', '.join(names)}, which asrlab does not allow: unpickling would have "
             "called it, i.e. run code"
             if names
-            else f"torch's weights-only unpickler refused it ({error})"
+            else f"torch's weights-only unpickler refused it ({' '.join(str(error).split())})"
         )
         raise UnsafeCheckpointError(
             f"{path}: refused to load: {what}. Nothing in it was run. If you trust where the "

@@ -19,6 +19,7 @@ from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
 from asrlab.training.checkpoint import load_model
 from asrlab.trust.configs import UntrustedTargetError
+from asrlab.trust.pickles import UnsafeCheckpointError
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,10 @@ def load_checkpoint(path: Path) -> tuple[ASRModel, DictConfig]:
     """The checkpoint's model (eval mode) and its run's config, or an error."""
     try:
         model, run_cfg = load_model(path)
+    except (UnsafeCheckpointError, UntrustedTargetError) as err:  # they start with the path
+        raise EvaluationError(f"ckpt_path={err}") from err
     except (
         pickle.UnpicklingError,
-        UntrustedTargetError,
         RuntimeError,
         KeyError,
         EOFError,

@@ -24,6 +24,8 @@ from asrlab.tools.inference.inputs import find_audio
 from asrlab.tools.inference.output import FORMATS
 from asrlab.tools.inference.transcriber import Failure, Transcriber
 from asrlab.training.checkpoint import load_model
+from asrlab.trust.configs import UntrustedTargetError
+from asrlab.trust.pickles import UnsafeCheckpointError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ def prepare(cfg: DictConfig) -> tuple[list[Path], Transcriber]:
         raise ValueError(f"ckpt_path={ckpt}: no such file (give RUN/checkpoints/NAME.ckpt)")
     try:
         model, model_cfg = load_model(ckpt)
+    except (UnsafeCheckpointError, UntrustedTargetError) as err:  # they start with the path
+        raise ValueError(f"ckpt_path={err}") from err
     except (KeyError, RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:
         raise ValueError(f"ckpt_path={ckpt} is not an asrlab checkpoint: {err!r}") from err
     decoder = choose_decoder(model, cfg.get("decoder"), ckpt, model_cfg)
