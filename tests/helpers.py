@@ -9,16 +9,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
+from torchmetrics.text import CharErrorRate, WordErrorRate
 
 import asrlab
 from asrlab.data.audio import write_audio
 from asrlab.data.batch import Batch
+from asrlab.model.build import build_datamodule
 from asrlab.model.frontends import LogMel
+from asrlab.model.module import ASRModel
 from asrlab.text.tokenizer import CharTokenizer
+from asrlab.tools.decoding.run import decode
 from asrlab.training.compose import compose_config
 
 SAMPLE_RATE = 16000
@@ -236,3 +241,24 @@ def random_head_inputs(
     torch.manual_seed(1)
     hidden, lengths = torch.randn(len(texts), max(frames), width), torch.tensor(frames)
     return hidden, lengths, text_batch(texts, hidden, lengths)
+
+
+def decode_checkpoint(checkpoint: Path, overrides: list[str], run_dir: Path) -> dict[str, Any]:
+    """asrlab-decode's metrics for `checkpoint` with `overrides`, its run in `run_dir`."""
+    cfg = compose_config([f"ckpt_path={checkpoint}", *overrides], run_dir, config_name="decode")
+    return decode(cfg)
+
+
+def check_test_scores(model: ASRModel, cfg: DictConfig, metrics: dict) -> list[str]:
+    """Asserts that `metrics`' test WER and CER are those of `model` transcribing the audio of the
+    test split of `cfg`'s data; returns its hypotheses."""
+    datamodule = build_datamodule(cfg, model.tokenizer)
+    datamodule.setup("test")
+    hyps, refs = [], []
+    for batch in datamodule.eval_dataloader("test"):
+        hyps += model.transcribe(batch.waves, batch.wave_lengths)
+        refs += batch.texts
+    assert len(refs) == metrics["utterances"]
+    assert metrics["test_wer"] == pytest.approx(float(WordErrorRate()(hyps, refs)), abs=1e-7)
+    assert metrics["test_cer"] == pytest.approx(float(CharErrorRate()(hyps, refs)), abs=1e-7)
+    return hyps

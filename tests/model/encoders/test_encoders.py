@@ -2,6 +2,7 @@
 
 import inspect
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,16 @@ FEATURES = 8
 LENGTHS = [13, 9, 4]
 CONF_DIR = Path(asrlab.__file__).parent / "conf" / "encoder"
 
+TINY_CONFORMER = partial(
+    ConformerEncoder,
+    FEATURES,
+    d_model=8,
+    num_layers=2,
+    num_heads=2,
+    ffn_dim=12,
+    kernel_size=3,
+    subsampling_channels=3,
+)
 TINY: dict[str, Callable[[], nn.Module]] = {
     "lstm": lambda: LSTMEncoder(FEATURES, hidden_size=6, num_layers=2, projection_dim=5),
     "gru": lambda: GRUEncoder(
@@ -51,27 +62,8 @@ TINY: dict[str, Callable[[], nn.Module]] = {
         hidden_size=5,
         num_layers=2,
     ),
-    "conformer": lambda: ConformerEncoder(
-        FEATURES,
-        d_model=8,
-        num_layers=2,
-        num_heads=2,
-        ffn_dim=12,
-        kernel_size=3,
-        stride=4,
-        subsampling_channels=3,
-    ),
-    "conformer_relative": lambda: ConformerEncoder(
-        FEATURES,
-        d_model=8,
-        num_layers=2,
-        num_heads=2,
-        ffn_dim=12,
-        kernel_size=3,
-        stride=2,
-        subsampling_channels=3,
-        relative_positions=True,
-    ),
+    "conformer": partial(TINY_CONFORMER, stride=4),
+    "conformer_relative": partial(TINY_CONFORMER, stride=2, relative_positions=True),
     "quartznet": lambda: QuartzNetEncoder(
         FEATURES,
         prologue_channels=6,

@@ -7,20 +7,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from torchmetrics.text import CharErrorRate, WordErrorRate
 
 from asrlab.cli.compare import main as compare
 from asrlab.cli.decode import main as decode_main
-from asrlab.model.build import build_datamodule
-from asrlab.tools.decoding.run import decode
 from asrlab.tools.evaluation.inputs import EvaluationError
 from asrlab.training.checkpoint import load_model
-from asrlab.training.compose import compose_config
 from asrlab.training.run import train
-from helpers import compose_train, manifest_overrides
+from helpers import check_test_scores, compose_train, decode_checkpoint, manifest_overrides
 
 pytestmark = pytest.mark.slow
 
@@ -54,11 +49,6 @@ def checkpoint_of(
     return checkpoint
 
 
-def _decode(checkpoint: Path, overrides: list[str], run_dir: Path) -> dict[str, Any]:
-    cfg = compose_config([f"ckpt_path={checkpoint}", *overrides], run_dir, config_name="decode")
-    return decode(cfg)
-
-
 @pytest.mark.parametrize("name", list(HEADS))
 def test_decoding_the_cache_equals_the_heads_decoding_of_the_audio(
     checkpoint_of: Callable[[str], Path], name: str, tmp_path: Path, forward_calls: list[int]
@@ -68,7 +58,7 @@ def test_decoding_the_cache_equals_the_heads_decoding_of_the_audio(
     overrides = ["split=test", f"cache_dir={tmp_path / 'cache'}"]
     overrides += [f"search.{key}={value}" for key, value in settings.items()]
     forward_calls.clear()  # of training
-    metrics = _decode(checkpoint, overrides, tmp_path / "decode")
+    metrics = decode_checkpoint(checkpoint, overrides, tmp_path / "decode")
     assert metrics["logprobs_computed"] and sum(forward_calls) == metrics["utterances"]
     assert metrics["settings"]["_target_"].endswith(type(load_model(checkpoint)[0].head).__name__)
     assert {key: metrics["settings"][key] for key in attributes} == attributes
@@ -76,14 +66,7 @@ def test_decoding_the_cache_equals_the_heads_decoding_of_the_audio(
     model, cfg = load_model(checkpoint)
     for key, value in attributes.items():
         setattr(model.head, key, value)
-    datamodule = build_datamodule(cfg, model.tokenizer)
-    datamodule.setup("test")
-    hyps, refs = [], []
-    for batch in datamodule.eval_dataloader("test"):
-        hyps += model.transcribe(batch.waves, batch.wave_lengths)
-        refs += batch.texts
-    assert metrics["test_wer"] == pytest.approx(float(WordErrorRate()(hyps, refs)), abs=1e-7)
-    assert metrics["test_cer"] == pytest.approx(float(CharErrorRate()(hyps, refs)), abs=1e-7)
+    check_test_scores(model, cfg, metrics)
     if name == "ctc_aed":  # the LM training estimated, as the head was trained with it
         assert metrics["lm"] == str(checkpoint.parent.parent / "lm.arpa")
 
@@ -108,7 +91,7 @@ def test_bad_settings_are_named_before_the_acoustic_model_runs(
     checkpoint = checkpoint_of(head)
     forward_calls.clear()  # of training
     with pytest.raises(EvaluationError, match=message):
-        _decode(checkpoint, [override, f"cache_dir={tmp_path}"], tmp_path / "decode")
+        decode_checkpoint(checkpoint, [override, f"cache_dir={tmp_path}"], tmp_path / "decode")
     assert forward_calls == []
 
 
