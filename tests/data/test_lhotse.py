@@ -1,6 +1,8 @@
 """data=lhotse: cuts manifests and Shar folders batched by Lhotse's sampler into asrlab Batches."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,20 @@ def test_damaged_shar_shard_is_named(damage: str, tmp_path: Path) -> None:
         shard.write_bytes(shard.read_bytes()[:1000])
     with pytest.raises(ManifestError, match=r"000001"):
         data_module(shar, tmp_path).setup("fit")
+
+
+@pytest.mark.slow  # ~11 s: a subprocess of the real entry point
+def test_asrlab_train_on_cuts_with_the_default_callbacks(tmp_path: Path) -> None:
+    cuts = write_cuts(tmp_path / "data", ["one", "two", "three", "four", "five", "six"])
+    script = Path(sys.executable).parent / "asrlab-train"
+    splits = [f"data.source.{split}={cuts}" for split in ("train", "val", "test")]
+    tiny = ["encoder.hidden_size=16", "encoder.num_layers=1", "data.batch_size=3"]
+    result = subprocess.run(
+        [str(script), "data=lhotse", *splits, *tiny, "trainer.max_epochs=1"]
+        + [f"paths.output_dir={tmp_path / 'run'}", f"paths.data_dir={tmp_path / 'cache'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test_wer" in json.loads((tmp_path / "run" / "metrics.json").read_text())

@@ -1,13 +1,16 @@
 """`data=lhotse`: the data module on Lhotse cuts, bucketed by Lhotse's DynamicBucketingSampler."""
 
 import logging
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
 from lhotse import CutSet
+from lhotse.cut import Cut
 from lhotse.dataset import DynamicBucketingSampler
 
 from asrlab.data.datamodule import ASRDataModule
+from asrlab.data.dataset import Example
 from asrlab.data.lhotse.cuts import cut_problems
 from asrlab.data.lhotse.dataset import CutBatches
 from asrlab.data.lhotse.loader import LhotseLoader
@@ -66,12 +69,32 @@ class LhotseDataModule(ASRDataModule):
         log.warning("%s: skipping %d bad cut(s)", split, len(problems))
         self._report(split, problems)
 
+    def _usable(self, split: str) -> Iterator[Cut]:
+        """The split's cuts that pass the checks, metadata only (nothing counted or logged)."""
+        bad = self._bad.get(split, set())
+        for cut in self.source.cuts(split, audio=False):
+            if cut.id not in bad and not cut_problems([cut], self.tokenizer):
+                yield cut
+
+    def val_durations(self) -> list[float]:
+        return [cut.duration for cut in self._usable("val")]
+
+    def val_examples(self, indices: Sequence[int]) -> list[Example]:
+        """Reads the validation cuts until it has these (one pass at most)."""
+        ids = [cut.id for cut in self._usable("val")]
+        wanted = {ids[i] for i in indices}
+        examples = CutBatches(self.tokenizer, self.sample_rate)
+        found = {}
+        for cut in self.source.cuts("val"):
+            if cut.id in wanted:
+                found[cut.id] = examples.example(cut)
+                if len(found) == len(wanted):
+                    break
+        return [found[ids[i]] for i in indices]
+
     def _loader(self, split: str, train: bool) -> LhotseLoader:
         # Lhotse estimates the buckets' edges from the first cuts; it needs 2 to num_cuts buckets.
-        first = sum(
-            not cut_problems([cut], self.tokenizer) and cut.id not in self._bad.get(split, ())
-            for cut in islice(self.source.cuts(split, audio=False), BINS_ESTIMATE)
-        )
+        first = sum(1 for _ in islice(self._usable(split), BINS_ESTIMATE))
         buckets = min(self.num_buckets, first)
         bins = None if buckets >= 2 else [self.max_duration]
 

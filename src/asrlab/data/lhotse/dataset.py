@@ -3,6 +3,7 @@
 import torch
 from lhotse import CutSet
 from lhotse.audio.backend import LibsndfileBackend, set_current_audio_backend
+from lhotse.cut import Cut
 from torch.utils.data import Dataset
 
 from asrlab.data.audio import AudioError, require_finite
@@ -23,9 +24,10 @@ class CutBatches(Dataset[Batch]):
 
     def __getitem__(self, cuts: CutSet) -> Batch:  # type: ignore[override]
         set_current_audio_backend(LibsndfileBackend())
-        return collate([self._example(cut) for cut in cuts])
+        return collate([self.example(cut) for cut in cuts])
 
-    def _example(self, cut) -> Example:  # noqa: ANN001 (a lhotse Cut)
+    def example(self, cut: Cut) -> Example:
+        """One cut's Example: waveform (S,), tokens, normalised transcript, cut id."""
         try:
             samples = cut.resample(self.sample_rate).load_audio()
         except Exception as err:  # lhotse raises many kinds; each one means this cut's audio
