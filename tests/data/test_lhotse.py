@@ -6,15 +6,20 @@ import sys
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
 from lhotse import AudioSource, CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.utils import fastcopy
+from torch import nn
 
+from asrlab.data.batch import Batch
 from asrlab.data.lhotse.cuts import cut_problems
 from asrlab.data.lhotse.datamodule import LhotseDataModule
 from asrlab.data.lhotse.source import LhotseCuts
 from asrlab.data.manifest import ManifestError
+from asrlab.model.module import training_steps
 from asrlab.text.tokenizer import CharTokenizer
+from asrlab.training.schedulers import onecycle
 from helpers import FRAMES_OF, write_dataset
 
 
@@ -40,8 +45,9 @@ def write_cuts(folder: Path, texts: list[str | None], speaker: str = "ann") -> P
 def data_module(spec: str | Path, tmp_path: Path, **kwargs) -> LhotseDataModule:
     lazy = kwargs.pop("lazy", False)
     source = LhotseCuts(str(spec), str(spec), str(spec), str(tmp_path / "views"), lazy=lazy)
+    kwargs.setdefault("seed", 3)
     return LhotseDataModule(
-        source, CharTokenizer(), FRAMES_OF, batch_size=3, max_duration=100.0, seed=3, **kwargs
+        source, CharTokenizer(), FRAMES_OF, batch_size=3, max_duration=100.0, **kwargs
     )
 
 
@@ -102,6 +108,57 @@ def test_loader_state_resumes_the_epoch_exactly(num_workers: int, tmp_path: Path
     resumed.load_state_dict(torch.load(_saved(state, tmp_path), weights_only=True))
     resumed.sampler.set_epoch(1)
     assert taken + [batch.ids for batch in resumed] == full
+
+
+class _IdRecorder(pl.LightningModule):
+    """Trains nothing (on the default schedule); lists the cut ids of each epoch's batches, their
+    count and the count Lightning expected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+        self.epochs: list[list[str]] = []
+        self.batches: list[int] = []
+        self.expected: list[int | float] = []
+
+    def on_train_epoch_start(self) -> None:
+        self.epochs.append([])
+        self.batches.append(0)
+        self.expected.append(self.trainer.num_training_batches)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        self.epochs[-1] += batch.ids
+        self.batches[-1] += 1
+        return self.weight.sum()
+
+    def configure_optimizers(self) -> dict:
+        optimizer = torch.optim.SGD(self.parameters(), lr=0.1)
+        # OneCycle refuses a step past its total: the total counts each epoch's batches.
+        scheduler = onecycle(optimizer, training_steps(self.trainer))
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_lightning_trains_on_every_cut_of_each_epoch(lazy: bool, tmp_path: Path) -> None:
+    cuts = write_cuts(tmp_path / "data", [f"word {c}" for c in "abcdefgh"])
+    data = data_module(cuts, tmp_path, lazy=lazy, seed=1)
+    data.max_duration = 1.2  # 6 batches in epoch 0, 7 in epoch 1
+    recorder = _IdRecorder()
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=2,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(recorder, datamodule=data)
+    assert [sorted(ids) for ids in recorder.epochs] == [sorted(CutSet.from_file(cuts).ids)] * 2
+    assert recorder.batches == recorder.expected == [6, 7]
 
 
 def _saved(state: dict, tmp_path: Path) -> Path:

@@ -166,6 +166,11 @@ class ASRDataModule(pl.LightningDataModule):
         """Any split (after `setup`) in evaluation order: sorted by length, not shuffled."""
         return self._loader(split, train=False)
 
+    def epoch_batches(self, epochs: int) -> list[int] | None:
+        """Training batches of each of the first `epochs` epochs, where they vary from epoch to
+        epoch (None: they do not, the training loader's length holds for every epoch)."""
+        return None
+
     def val_durations(self) -> list[float]:
         """Seconds of each usable validation utterance (after `setup`), in the order that
         `val_examples` indexes them: what the probe callbacks choose their utterances from."""

@@ -1,12 +1,11 @@
 """`data=lhotse`: the data module on Lhotse cuts, bucketed by Lhotse's DynamicBucketingSampler."""
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from itertools import islice
 from typing import Any
 
 from lhotse import CutSet
-from lhotse.cut import Cut
 from lhotse.dataset import DynamicBucketingSampler
 
 from asrlab.data.datamodule import ASRDataModule
@@ -16,6 +15,7 @@ from asrlab.data.lhotse.dataset import CutBatches
 from asrlab.data.lhotse.loader import LhotseLoader
 from asrlab.data.lhotse.source import LhotseCuts
 from asrlab.data.manifest import ManifestError, Problem, describe
+from asrlab.text.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +69,11 @@ class LhotseDataModule(ASRDataModule):
         log.warning("%s: skipping %d bad cut(s)", split, len(problems))
         self._report(split, problems)
 
-    def _usable(self, split: str) -> Iterator[Cut]:
-        """The split's cuts that pass the checks, metadata only (nothing counted or logged)."""
-        bad = self._bad.get(split, set())
-        for cut in self.source.cuts(split, audio=False):
-            if cut.id not in bad and not cut_problems([cut], self.tokenizer):
-                yield cut
+    def _usable(self, split: str) -> CutSet:
+        """The split's cuts that pass the checks, metadata only, streamed (nothing counted or
+        logged)."""
+        usable = _Usable(self._bad.get(split, set()), self.tokenizer)
+        return self.source.cuts(split, audio=False).filter(usable)
 
     def val_durations(self) -> list[float]:
         return [cut.duration for cut in self._usable("val")]
@@ -98,9 +97,9 @@ class LhotseDataModule(ASRDataModule):
         buckets = min(self.num_buckets, first)
         bins = None if buckets >= 2 else [self.max_duration]
 
-        def make_sampler() -> DynamicBucketingSampler:
+        def make_sampler(cuts: CutSet) -> DynamicBucketingSampler:
             return DynamicBucketingSampler(
-                self.cuts[split],
+                cuts,
                 max_duration=self.max_duration,
                 max_cuts=self.batch_size if train else self.eval_batch_size,
                 num_buckets=buckets,
@@ -113,10 +112,31 @@ class LhotseDataModule(ASRDataModule):
         return LhotseLoader(
             CutBatches(self.tokenizer, self.sample_rate),
             make_sampler,
+            self.cuts[split],
+            self._usable(split),
             seed=self.seed,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
+
+    def epoch_batches(self, epochs: int) -> list[int]:
+        """Counted on the cuts' metadata (a pass of the sampler per epoch, no audio read)."""
+        loader = self._loader("train", train=True)
+        counts = []
+        for epoch in range(epochs):
+            loader.recording.set_epoch(epoch)
+            counts.append(len(loader))
+        return counts
+
+    def train_dataloader(self) -> LhotseLoader:
+        """This epoch's batches. Lightning reads a loader's length once, when it loads it, and
+        would stop an epoch with more batches than the first one short: under a Trainer, the
+        loader is reloaded each epoch with that epoch's length."""
+        loader = self._loader("train", train=True)
+        if self.trainer is not None:
+            self.trainer.reload_dataloaders_every_n_epochs = 1
+            loader.recording.set_epoch(self.trainer.current_epoch)
+        return loader
 
 
 class _Without:
@@ -127,6 +147,17 @@ class _Without:
 
     def __call__(self, cut: Any) -> bool:
         return cut.id not in self.ids
+
+
+class _Usable:
+    """A CutSet filter keeping the cuts that pass the checks and are not among `bad`."""
+
+    def __init__(self, bad: set[str], tokenizer: Tokenizer) -> None:
+        self.bad = bad
+        self.tokenizer = tokenizer
+
+    def __call__(self, cut: Any) -> bool:
+        return cut.id not in self.bad and not cut_problems([cut], self.tokenizer)
 
 
 class _LazyCheck:

@@ -12,13 +12,18 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from asrlab.data.audio import AudioError
 
+SamplerOf = Callable[[CutSet], DynamicBucketingSampler]
+"""The sampler of a CutSet: the cuts with their audio to train on, or their metadata to count."""
+
 
 class _Recording(Sampler[CutSet]):
-    """The Lhotse sampler's batches; after drawing each, its `state_dict()` goes into `states`."""
+    """The Lhotse sampler's batches; after drawing each, its `state_dict()` goes into `states`.
+    Its length is counted on a sampler of the same cuts' metadata (`counted`)."""
 
-    def __init__(self, make: Callable[[], DynamicBucketingSampler], states: deque) -> None:
+    def __init__(self, make: SamplerOf, cuts: CutSet, counted: CutSet, states: deque) -> None:
         self.make = make
-        self.sampler = make()
+        self.sampler = make(cuts)
+        self.counted = counted
         self.states = states
         self._lengths: dict[int, int] = {}
 
@@ -29,7 +34,7 @@ class _Recording(Sampler[CutSet]):
         """Batches of the current epoch, counted on a fresh sampler (cut metadata only)."""
         epoch = self.sampler.epoch
         if epoch not in self._lengths:
-            counter = self.make()
+            counter = self.make(self.counted)
             counter.set_epoch(epoch)
             self._lengths[epoch] = sum(1 for _ in counter)
         return self._lengths[epoch]
@@ -47,18 +52,21 @@ class LhotseLoader(DataLoader):
     The state is the sampler's `state_dict()` as it was when the last batch handed out (trained
     on) was drawn, not as it is now: the workers draw ahead. Lhotse's `load_state_dict` then
     fast-forwards a fresh sampler through the cut metadata to that batch. Its length is the
-    current epoch's batch count (dynamic buckets vary it a little between epochs).
+    current epoch's batch count (dynamic buckets vary it a little between epochs), counted on
+    `counted`, the metadata of `cuts`.
     """
 
     def __init__(
         self,
         dataset: Dataset,
-        make_sampler: Callable[[], DynamicBucketingSampler],
+        make_sampler: SamplerOf,
+        cuts: CutSet,
+        counted: CutSet,
         seed: int,
         **kwargs: Any,
     ) -> None:
         self._states: deque[dict[str, Any]] = deque()
-        self.recording = _Recording(make_sampler, self._states)
+        self.recording = _Recording(make_sampler, cuts, counted, self._states)
         generator = torch.Generator().manual_seed(seed)
         super().__init__(
             dataset, sampler=self.recording, batch_size=None, generator=generator, **kwargs
