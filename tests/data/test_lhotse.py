@@ -186,6 +186,19 @@ def test_lazy_cuts_are_checked_as_the_sampler_reaches_them(tmp_path: Path) -> No
         list(data.train_dataloader())
 
 
+def test_lazy_bad_cut_is_skipped_and_reported_once(tmp_path: Path) -> None:
+    cuts = write_cuts(tmp_path / "data", ["one", None, "three", "four"])
+    data = data_module(cuts, tmp_path, lazy=True, on_error="skip", report_dir=str(tmp_path / "run"))
+    data.setup("fit")
+    loader = data.train_dataloader()
+    for epoch in range(2):
+        loader.sampler.set_epoch(epoch)
+        assert len(loader) and "utt1-1" not in [i for b in loader for i in b.ids]
+    assert data.skipped == {"train": 1}
+    report = (tmp_path / "run" / "skipped.jsonl").read_text().splitlines()
+    assert [json.loads(line)["where"] for line in report] == ["cut utt1-1"]
+
+
 def test_overlapping_outside_and_piped_cuts_are_named(tmp_path: Path) -> None:
     cuts = CutSet.from_file(write_cuts(tmp_path / "data", ["one", "two", "three"]))
     overlap, outside, piped = cuts

@@ -162,16 +162,20 @@ class _Usable:
 
 class _LazyCheck:
     """A lazy CutSet's filter: a bad cut raises ManifestError (in the sampler's process, before
-    its batch is read) or, with on_error=skip, is counted, logged and left out."""
+    its batch is read) or, with on_error=skip, is counted and logged once, and left out."""
 
     def __init__(self, data: LhotseDataModule, split: str) -> None:
         self.data = data
         self.split = split
 
     def __call__(self, cut: Any) -> bool:
+        bad = self.data._bad.setdefault(self.split, set())
+        if cut.id in bad:  # met before (an earlier epoch or pass): counted then
+            return False
         problems = cut_problems([cut], self.data.tokenizer)
         if problems and self.data.on_error == "raise":
             raise ManifestError(f"{problems[0].where}: {problems[0].message}")
         if problems:
+            bad.add(cut.id)
             self.data._skip(self.split, problems)
         return not problems
