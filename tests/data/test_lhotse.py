@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
-from lhotse import AudioSource, CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
+from lhotse import AudioSource, CutSet
 from lhotse.utils import fastcopy
 from torch import nn
 
@@ -20,26 +20,7 @@ from asrlab.data.manifest import ManifestError
 from asrlab.model.module import training_steps
 from asrlab.text.tokenizer import CharTokenizer
 from asrlab.training.schedulers import onecycle
-from helpers import FRAMES_OF, write_dataset
-
-
-def write_cuts(folder: Path, texts: list[str | None], speaker: str = "ann") -> Path:
-    """Tones with these transcripts as a cuts manifest (a None text: a supervision without)."""
-    manifest = write_dataset(folder, [t or "x" for t in texts])
-    recordings, supervisions = [], []
-    for i, (line, text) in enumerate(zip(manifest.read_text().splitlines(), texts, strict=True)):
-        recording = Recording.from_file(folder / json.loads(line)["audio_filepath"], f"utt{i}")
-        recordings.append(recording)
-        supervisions.append(
-            SupervisionSegment(
-                f"utt{i}", f"utt{i}", 0, recording.duration, text=text, speaker=speaker
-            )
-        )
-    cuts = CutSet.from_manifests(
-        RecordingSet.from_recordings(recordings), SupervisionSet(supervisions)
-    )
-    cuts.to_file(folder / "cuts_train.jsonl.gz")
-    return folder / "cuts_train.jsonl.gz"
+from helpers import FRAMES_OF, write_cuts
 
 
 def data_module(spec: str | Path, tmp_path: Path, **kwargs) -> LhotseDataModule:
