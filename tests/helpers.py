@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import torch
 from hydra.utils import get_class
+from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 from torchmetrics.text import CharErrorRate, WordErrorRate
@@ -137,6 +138,25 @@ def write_dataset(folder: Path, texts: list[str], name: str = "train.jsonl") -> 
     manifest = folder / name
     manifest.write_text("\n".join(lines) + "\n")
     return manifest
+
+
+def write_cuts(folder: Path, texts: list[str | None], speaker: str = "ann") -> Path:
+    """Tones with these transcripts as a cuts manifest (a None text: a supervision without)."""
+    manifest = write_dataset(folder, [t or "x" for t in texts])
+    recordings, supervisions = [], []
+    for i, (line, text) in enumerate(zip(manifest.read_text().splitlines(), texts, strict=True)):
+        recording = Recording.from_file(folder / json.loads(line)["audio_filepath"], f"utt{i}")
+        recordings.append(recording)
+        supervisions.append(
+            SupervisionSegment(
+                f"utt{i}", f"utt{i}", 0, recording.duration, text=text, speaker=speaker
+            )
+        )
+    cuts = CutSet.from_manifests(
+        RecordingSet.from_recordings(recordings), SupervisionSet(supervisions)
+    )
+    cuts.to_file(folder / "cuts_train.jsonl.gz")
+    return folder / "cuts_train.jsonl.gz"
 
 
 def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:

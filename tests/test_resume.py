@@ -16,11 +16,13 @@ from torch import nn
 from asrlab.data.batch import Batch
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
+from asrlab.data.lhotse.datamodule import LhotseDataModule
+from asrlab.data.lhotse.source import LhotseCuts
 from asrlab.text.tokenizer import CharTokenizer
 from asrlab.training.callbacks.loader_position import LoaderPosition
 from asrlab.training.callbacks.rng_state import RngState
 from asrlab.training.checkpoint_io import AtomicCheckpointIO, NoSpaceError
-from helpers import FRAMES_OF, TINY_HEADS, manifest_overrides, write_dataset
+from helpers import FRAMES_OF, TINY_HEADS, manifest_overrides, write_cuts, write_dataset
 from sigkill import start_beside_uninterrupted
 from test_reproduce import TINY_RUN, assert_same_weights, cli, final_metrics, final_weights
 
@@ -124,11 +126,16 @@ def _fit(
     ckpt: Path | None = None,
 ) -> tuple[_Recorder, pl.Trainer]:
     """2 epochs of 4 batches of 3 utterances, `last.ckpt` (with the random states) every 3
-    steps."""
+    steps; a Lhotse cuts manifest (`.jsonl.gz`) through data=lhotse's data module."""
     torch.manual_seed(0)
-    source = Manifests(train=str(manifest), val=str(manifest), test=str(manifest))
-    data = ASRDataModule(
-        source, CharTokenizer(), FRAMES_OF, batch_size=3, num_workers=num_workers, seed=7
+    paths = [str(manifest)] * 3
+    common = {"batch_size": 3, "num_workers": num_workers, "seed": 7}
+    data = (
+        LhotseDataModule(
+            LhotseCuts(*paths, str(folder / "views")), CharTokenizer(), FRAMES_OF, **common
+        )
+        if manifest.name.endswith(".jsonl.gz")
+        else ASRDataModule(Manifests(*paths), CharTokenizer(), FRAMES_OF, **common)
     )
     model = _Recorder()
     every_3 = ModelCheckpoint(folder, every_n_train_steps=3, save_top_k=0, save_last=True)
@@ -171,6 +178,18 @@ def test_checkpoint_holds_the_loader_position_and_resume_trains_the_rest(
     assert trainer.global_step == 8 and trainer.current_epoch == 2
     assert torch.equal(resumed.weight, full.weight)
     assert not [w for w in recwarn if "not resumable" in str(w.message)]
+
+
+def test_lhotse_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(tmp_path: Path) -> None:
+    cuts = write_cuts(tmp_path / "data", ["utterance"] * 12)
+    full, _ = _fit(cuts, tmp_path / "full", 2)
+    assert len(full.seen) >= 11  # Lhotse's buckets: more batches than 4 per epoch
+    killed = tmp_path / "killed"
+    with pytest.raises(_Killed):
+        _fit(cuts, killed, 2, kill_at=11)  # last.ckpt: step 9, in epoch 1
+    resumed, trainer = _fit(cuts, killed, 2, ckpt=killed / "last.ckpt")
+    assert resumed.seen == full.seen[9:]
+    assert trainer.global_step == len(full.seen) and torch.equal(resumed.weight, full.weight)
 
 
 def _wait_for_validated_last(checkpoints: Path, process: subprocess.Popen) -> None:

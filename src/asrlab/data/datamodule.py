@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from asrlab.data.collate import collate
-from asrlab.data.dataset import SpeechDataset
+from asrlab.data.dataset import Example, SpeechDataset
 from asrlab.data.feature_cache import CachedFeatureDataset, FeatureCache
 from asrlab.data.loader import ResumableLoader
 from asrlab.data.manifest import (
@@ -165,6 +165,20 @@ class ASRDataModule(pl.LightningDataModule):
     def eval_dataloader(self, split: str) -> ResumableLoader:
         """Any split (after `setup`) in evaluation order: sorted by length, not shuffled."""
         return self._loader(split, train=False)
+
+    def epoch_batches(self, epochs: int) -> list[int] | None:
+        """Training batches of each of the first `epochs` epochs, where they vary from epoch to
+        epoch (None: they do not, the training loader's length holds for every epoch)."""
+        return None
+
+    def val_durations(self) -> list[float]:
+        """Seconds of each usable validation utterance (after `setup`), in the order that
+        `val_examples` indexes them: what the probe callbacks choose their utterances from."""
+        return [u.duration for u in self.datasets["val"].utterances]
+
+    def val_examples(self, indices: Sequence[int]) -> list[Example]:
+        """The validation utterances at these indices of `val_durations`, in that order."""
+        return [self.datasets["val"][i] for i in indices]
 
     def val_dataloader(self) -> ResumableLoader:
         return self.eval_dataloader("val")

@@ -13,6 +13,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from asrlab.data.batch import Batch
+from asrlab.data.datamodule import ASRDataModule
 from asrlab.model.contracts import Encoder, Frontend, Head
 from asrlab.model.decode_speed import DecodeSpeed, clock
 from asrlab.model.metrics import TEXT_METRICS, UtteranceErrors
@@ -20,6 +21,20 @@ from asrlab.text.tokenizer import Tokenizer
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
+
+
+def training_steps(trainer: pl.Trainer) -> int:
+    """The run's optimizer steps, for the schedulers: Lightning's estimate (the first epoch's
+    batches times the epochs), or the sum of each epoch's own where the data module varies them."""
+    data = trainer.datamodule
+    epochs = trainer.max_epochs or 0
+    if not isinstance(data, ASRDataModule) or epochs < 1 or trainer.limit_train_batches != 1.0:
+        return int(trainer.estimated_stepping_batches)
+    counts = data.epoch_batches(epochs)
+    if counts is None:
+        return int(trainer.estimated_stepping_batches)
+    steps = sum(-(-count // trainer.accumulate_grad_batches) for count in counts)
+    return min(steps, trainer.max_steps) if trainer.max_steps != -1 else steps
 
 
 class ASRModel(pl.LightningModule):
@@ -156,7 +171,7 @@ class ASRModel(pl.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = self.optimizer_factory(self.parameters())
-        total_steps = int(self.trainer.estimated_stepping_batches)
+        total_steps = training_steps(self.trainer)
         scheduler = self.scheduler_factory(optimizer, total_steps=total_steps)
         return {
             "optimizer": optimizer,

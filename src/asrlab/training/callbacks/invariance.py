@@ -15,7 +15,7 @@ from asrlab.data.batch import Batch
 from asrlab.data.collate import collate
 from asrlab.data.dataset import Example
 from asrlab.model.module import ASRModel
-from asrlab.training.callbacks.probe_set import probe_indices, validation_dataset
+from asrlab.training.callbacks.probe_set import spread_by_length, validation_data
 
 ON_MISMATCH = ("warn", "error")
 
@@ -139,14 +139,12 @@ class PaddingInvariance(pl.Callback):
 
     def _probe(self, trainer: pl.Trainer) -> tuple[list[Example], list[Example]]:
         """The probe examples and the longest other validation utterances to pad them with."""
-        dataset = validation_dataset(trainer)
-        probe = probe_indices(dataset, self.num_utterances)
-        others = sorted(
-            set(range(len(dataset))) - set(probe),
-            key=lambda i: (-dataset.utterances[i].duration, i),
-        )
+        data = validation_data(trainer)
+        durations = data.val_durations()
+        probe = spread_by_length(durations, self.num_utterances)
+        others = sorted(set(range(len(durations))) - set(probe), key=lambda i: (-durations[i], i))
         fillers = others[: self.batch_size - len(probe)]
-        return [dataset[i] for i in probe], [dataset[i] for i in fillers]
+        return data.val_examples(probe), data.val_examples(fillers)
 
     def _describe(self, mismatches: list[Comparison], total: int, epoch: int) -> str:
         size = len(self.fillers) + total

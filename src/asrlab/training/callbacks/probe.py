@@ -25,9 +25,9 @@ from asrlab.model.module import ASRModel
 from asrlab.text.alignment import align_words
 from asrlab.training.callbacks.images import feature_image, probe_figure
 from asrlab.training.callbacks.probe_set import (
-    probe_indices,
+    spread_by_length,
     tensorboard_writer,
-    validation_dataset,
+    validation_data,
 )
 
 MARKUP_LEGEND = "~~deleted~~, **inserted**, ~~reference~~→**substituted**"
@@ -113,10 +113,11 @@ class ProbeView(pl.Callback):
         if trainer.sanity_checking or not trainer.is_global_zero or writer is None:
             return
         if self.batch is None:
-            dataset = validation_dataset(trainer)
-            indices = probe_indices(dataset, self.num_utterances)
-            self.batch = collate([dataset[i] for i in indices])
-            self.seconds = [dataset.utterances[i].duration for i in indices]
+            data = validation_data(trainer)
+            durations = data.val_durations()
+            indices = spread_by_length(durations, self.num_utterances)
+            self.batch = collate(data.val_examples(indices))
+            self.seconds = [durations[i] for i in indices]
         batch = move_data_to_device(self.batch, pl_module.device)
         self.log_outputs(writer, pl_module, batch, trainer.global_step)
         if not self.inputs_logged:

@@ -1,11 +1,12 @@
 """The probe set: a few validation utterances spread over lengths, the same every epoch."""
 
 from collections.abc import Sequence
-from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
+
+from asrlab.data.datamodule import ASRDataModule
 
 
 def spread_by_length(durations: Sequence[float], count: int) -> list[int]:
@@ -19,22 +20,17 @@ def spread_by_length(durations: Sequence[float], count: int) -> list[int]:
     return [order[round(k * (len(order) - 1) / (count - 1))] for k in range(count)]
 
 
-def validation_dataset(trainer: pl.Trainer) -> Any:
-    """The dataset of the trainer's validation loader (a SpeechDataset or CachedFeatureDataset:
-    `utterances` with their durations, and one Example per index)."""
-    dataset = getattr(trainer.val_dataloaders, "dataset", None)
-    if not hasattr(dataset, "utterances"):
+def validation_data(trainer: pl.Trainer) -> ASRDataModule:
+    """The trainer's asrlab data module (any of them: `val_durations` and `val_examples` give
+    the validation utterances)."""
+    data = trainer.datamodule
+    if not isinstance(data, ASRDataModule):
         raise TypeError(
-            "the probe callbacks need one validation DataLoader over an asrlab dataset "
-            f"(from ASRDataModule), got {type(trainer.val_dataloaders).__name__}; without one, "
-            "drop them: '~callbacks.probe_view' '~callbacks.padding_invariance'"
+            "the probe callbacks need an asrlab data module (ASRDataModule or "
+            f"LhotseDataModule), got {type(data).__name__}; without one, drop them: "
+            "'~callbacks.probe_view' '~callbacks.padding_invariance'"
         )
-    return dataset
-
-
-def probe_indices(dataset: Any, count: int) -> list[int]:
-    """Indices of `count` utterances of `dataset` spread over lengths (`spread_by_length`)."""
-    return spread_by_length([u.duration for u in dataset.utterances], count)
+    return data
 
 
 def tensorboard_writer(trainer: pl.Trainer) -> SummaryWriter | None:

@@ -1,0 +1,181 @@
+"""`data=lhotse`: the data module on Lhotse cuts, bucketed by Lhotse's DynamicBucketingSampler."""
+
+import logging
+from collections.abc import Sequence
+from itertools import islice
+from typing import Any
+
+from lhotse import CutSet
+from lhotse.dataset import DynamicBucketingSampler
+
+from asrlab.data.datamodule import ASRDataModule
+from asrlab.data.dataset import Example
+from asrlab.data.lhotse.cuts import cut_problems
+from asrlab.data.lhotse.dataset import CutBatches
+from asrlab.data.lhotse.loader import LhotseLoader
+from asrlab.data.lhotse.source import LhotseCuts
+from asrlab.data.manifest import ManifestError, Problem, describe
+from asrlab.text.tokenizer import Tokenizer
+
+log = logging.getLogger(__name__)
+
+BINS_ESTIMATE = 10_000
+"""Cuts from which Lhotse estimates the duration buckets' edges."""
+
+
+class LhotseDataModule(ASRDataModule):
+    """Batches of at most `max_duration` seconds of audio (and `batch_size` cuts), from
+    `num_buckets` duration buckets, shuffled by `seed` and the epoch, each DDP rank its share.
+
+    Every cut is checked before training (`cut_problems`); with `lazy` sources, as the sampler
+    reaches it. Bad cuts stop the run (`on_error=raise`) or are counted, logged and left out.
+    Features are the model's frontend's, computed on the fly from the waveforms.
+    """
+
+    source: LhotseCuts
+
+    def __init__(self, *args: Any, max_duration: float = 200.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.cache:
+            raise ValueError("data=lhotse has no feature cache: use data.cache=false")
+        self.max_duration = max_duration
+        self.cuts: dict[str, CutSet] = {}
+        self._bad: dict[str, set[str]] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
+        for split in wanted.get(stage, self.source.specs) if stage else self.source.specs:
+            if split not in self.cuts:
+                self.cuts[split] = self._checked(split)
+
+    def _checked(self, split: str) -> CutSet:
+        cuts = self.source.cuts(split)
+        if self.source.lazy:
+            return cuts.filter(_LazyCheck(self, split))
+        problems = cut_problems(self.source.cuts(split, audio=False), self.tokenizer)
+        if problems and self.on_error == "raise":
+            raise ManifestError(
+                describe(problems).replace("manifest line", "cut")
+                + "\n(data.on_error=skip leaves such cuts out instead)"
+            )
+        if problems:
+            self._skip(split, problems)
+            self._bad[split] = {p.where.removeprefix("cut ") for p in problems}
+            cuts = cuts.filter(_Without(self._bad[split]))
+        return cuts
+
+    def _skip(self, split: str, problems: list[Problem]) -> None:
+        self.skipped[split] = self.skipped.get(split, 0) + len(problems)
+        log.warning("%s: skipping %d bad cut(s)", split, len(problems))
+        self._report(split, problems)
+
+    def _usable(self, split: str) -> CutSet:
+        """The split's cuts that pass the checks, metadata only, streamed (nothing counted or
+        logged)."""
+        usable = _Usable(self._bad.get(split, set()), self.tokenizer)
+        return self.source.cuts(split, audio=False).filter(usable)
+
+    def val_durations(self) -> list[float]:
+        return [cut.duration for cut in self._usable("val")]
+
+    def val_examples(self, indices: Sequence[int]) -> list[Example]:
+        """Reads the validation cuts until it has these (one pass at most)."""
+        ids = [cut.id for cut in self._usable("val")]
+        wanted = {ids[i] for i in indices}
+        examples = CutBatches(self.tokenizer, self.sample_rate)
+        found = {}
+        for cut in self.source.cuts("val"):
+            if cut.id in wanted:
+                found[cut.id] = examples.example(cut)
+                if len(found) == len(wanted):
+                    break
+        return [found[ids[i]] for i in indices]
+
+    def _loader(self, split: str, train: bool) -> LhotseLoader:
+        # Lhotse estimates the buckets' edges from the first cuts; it needs 2 to num_cuts buckets.
+        first = sum(1 for _ in islice(self._usable(split), BINS_ESTIMATE))
+        buckets = min(self.num_buckets, first)
+        bins = None if buckets >= 2 else [self.max_duration]
+
+        def make_sampler(cuts: CutSet) -> DynamicBucketingSampler:
+            return DynamicBucketingSampler(
+                cuts,
+                max_duration=self.max_duration,
+                max_cuts=self.batch_size if train else self.eval_batch_size,
+                num_buckets=buckets,
+                duration_bins=bins,
+                num_cuts_for_bins_estimate=BINS_ESTIMATE,
+                shuffle=train,
+                seed=self.seed,
+            )
+
+        return LhotseLoader(
+            CutBatches(self.tokenizer, self.sample_rate),
+            make_sampler,
+            self.cuts[split],
+            self._usable(split),
+            seed=self.seed,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def epoch_batches(self, epochs: int) -> list[int]:
+        """Counted on the cuts' metadata (a pass of the sampler per epoch, no audio read)."""
+        loader = self._loader("train", train=True)
+        counts = []
+        for epoch in range(epochs):
+            loader.recording.set_epoch(epoch)
+            counts.append(len(loader))
+        return counts
+
+    def train_dataloader(self) -> LhotseLoader:
+        """This epoch's batches. Lightning reads a loader's length once, when it loads it, and
+        would stop an epoch with more batches than the first one short: under a Trainer, the
+        loader is reloaded each epoch with that epoch's length."""
+        loader = self._loader("train", train=True)
+        if self.trainer is not None:
+            self.trainer.reload_dataloaders_every_n_epochs = 1
+            loader.recording.set_epoch(self.trainer.current_epoch)
+        return loader
+
+
+class _Without:
+    """A CutSet filter leaving out the cuts of these ids (a class: a lambda cannot be pickled)."""
+
+    def __init__(self, ids: set[str]) -> None:
+        self.ids = ids
+
+    def __call__(self, cut: Any) -> bool:
+        return cut.id not in self.ids
+
+
+class _Usable:
+    """A CutSet filter keeping the cuts that pass the checks and are not among `bad`."""
+
+    def __init__(self, bad: set[str], tokenizer: Tokenizer) -> None:
+        self.bad = bad
+        self.tokenizer = tokenizer
+
+    def __call__(self, cut: Any) -> bool:
+        return cut.id not in self.bad and not cut_problems([cut], self.tokenizer)
+
+
+class _LazyCheck:
+    """A lazy CutSet's filter: a bad cut raises ManifestError (in the sampler's process, before
+    its batch is read) or, with on_error=skip, is counted and logged once, and left out."""
+
+    def __init__(self, data: LhotseDataModule, split: str) -> None:
+        self.data = data
+        self.split = split
+
+    def __call__(self, cut: Any) -> bool:
+        bad = self.data._bad.setdefault(self.split, set())
+        if cut.id in bad:  # met before (an earlier epoch or pass): counted then
+            return False
+        problems = cut_problems([cut], self.data.tokenizer)
+        if problems and self.data.on_error == "raise":
+            raise ManifestError(f"{problems[0].where}: {problems[0].message}")
+        if problems:
+            bad.add(cut.id)
+            self.data._skip(self.split, problems)
+        return not problems
