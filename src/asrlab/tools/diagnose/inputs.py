@@ -22,6 +22,11 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
+def is_lhotse(source: DictConfig) -> bool:
+    """Whether `source` is data=lhotse's, whose transcript manifests list cut ids, not files."""
+    return source.get("_target_") == "asrlab.data.lhotse.source.LhotseCuts"
+
+
 def prepared_manifests(source: DictConfig, splits: Sequence[str]) -> dict[str, Path]:
     """Prepare the data source as training would; the manifest of each split to scan."""
     try:

@@ -1,0 +1,2 @@
+"""Data written as Lhotse cuts manifests and Shar shards: `asrlab-data shard` and `asrlab-data
+kaldi` (asrlab.cli.data)."""
