@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from asrlab.data.manifest import ManifestError
 from asrlab.data.scan import ScanOptions, build_report, scan, write_outputs
 from asrlab.tools.diagnose.inputs import fail, is_lhotse, prepared_manifests, scan_tokenizer
+from asrlab.tools.sharding.kaldi import import_kaldi
 from asrlab.tools.sharding.shard import shard
 
 log = logging.getLogger(__name__)
@@ -58,16 +59,29 @@ def _shard(cfg: DictConfig) -> None:
         counts = shard(cfg)
     except ManifestError as err:
         fail(str(err))
+    _log_written(counts, cfg.shard.out)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="kaldi")
+def _kaldi(cfg: DictConfig) -> None:
+    try:
+        counts = import_kaldi(cfg)
+    except ManifestError as err:
+        fail(str(err))
+    _log_written(counts, cfg.shard.out)
+
+
+def _log_written(counts: dict[str, int], out: str) -> None:
     for split, count in counts.items():
         log.info("%s: %d cuts", split, count)
-    log.info("written to %s; train with data=lhotse (docs/data.md)", cfg.shard.out)
+    log.info("written to %s; train with data=lhotse (docs/data.md)", out)
 
 
-SUBCOMMANDS = {"shard": _shard}
+SUBCOMMANDS = {"shard": _shard, "kaldi": _kaldi}
 
 
 def main() -> None:
-    """`asrlab-data [shard] OVERRIDES...`: the scan, or the subcommand named first."""
+    """`asrlab-data [shard|kaldi] OVERRIDES...`: the scan, or the subcommand named first."""
     if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
         SUBCOMMANDS[sys.argv.pop(1)]()
     else:
