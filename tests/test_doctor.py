@@ -2,6 +2,7 @@
 bad audio, an all-blank model, a model that cannot learn), and a healthy setup passes."""
 
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -31,7 +32,8 @@ from asrlab.tools.diagnose.run import diagnose
 from asrlab.training.compose import compose_config
 from asrlab.training.preflight.coverage import EMPTY, coverage
 from asrlab.training.preflight.feasibility import feasibility, stride_setting
-from helpers import SAMPLE_RATE, manifest_overrides, tone
+from asrlab.training.preflight.findings import worst
+from helpers import SAMPLE_RATE, manifest_overrides, tone, write_cuts
 
 LOWER = "abcdefghijklmnopqrstuvwxyz' "
 UPPER = LOWER.upper()
@@ -267,3 +269,15 @@ def test_console_script_exits_1_on_a_fatal_finding_and_writes_reports(
     assert [f["check"] for f in report["findings"]] == ["coverage", "feasibility"]
     assert "## coverage: fatal" in (run_dir / "report.md").read_text()
     assert report["findings"][1]["severity"] == "ok"
+
+
+def test_lhotse_data_gets_its_transcript_checks_and_a_named_refusal_of_the_audio_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cuts = write_cuts(tmp_path / "cuts", ["one", "two", "three", "four"])
+    lhotse = ["data=lhotse", *(f"data.source.{s}={cuts}" for s in ("train", "val", "test"))]
+    with pytest.raises(SystemExit), caplog.at_level(logging.ERROR):
+        diagnose(compose_doctor(lhotse, tmp_path / "audio"), progress=False)
+    assert "asrlab-doctor data=lhotse checks the cuts' transcripts only" in caplog.text
+    findings = diagnose(compose_doctor([*lhotse, *QUICK], tmp_path / "quick"), progress=False)
+    assert findings and worst(findings) != "fatal"

@@ -12,11 +12,12 @@ import pytest
 import soundfile as sf
 from omegaconf import OmegaConf
 
+from asrlab.cli.data import main as data_main
 from asrlab.data.audio import write_audio
 from asrlab.data.scan import ScanOptions, build_report, render_markdown, scan, write_outputs
 from asrlab.text.tokenizer import CharTokenizer
 from asrlab.tools.diagnose.inputs import prepared_manifests, scan_tokenizer
-from helpers import SAMPLE_RATE, tone
+from helpers import SAMPLE_RATE, tone, write_cuts
 
 OPTIONS = ScanOptions(sample_rate=SAMPLE_RATE, max_duration=2.0, histogram_bins=5)
 GOOD = ["good0.wav", "good1.wav", "good2.wav", "rate.wav"]  # rate.wav: a warning only
@@ -225,3 +226,16 @@ def test_nan_audio_a_wrong_duration_and_a_non_string_text_are_bad_lines(tmp_path
         "(tolerance 10%, at least 0.1 s)",
         f"{manifest}:4": "text must be a string, got null",
     }
+
+
+def test_lhotse_data_is_refused_with_a_named_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    cuts = write_cuts(tmp_path / "cuts", ["one", "two"])
+    lhotse = ["data=lhotse", *(f"data.source.{s}={cuts}" for s in ("train", "val", "test"))]
+    monkeypatch.setattr(sys, "argv", ["asrlab-data", *lhotse, f"hydra.run.dir={tmp_path}"])
+    with pytest.raises(SystemExit):
+        data_main()
+    assert "asrlab-data scans the audio files of JSONL manifests; data=lhotse" in (
+        capsys.readouterr().out
+    )

@@ -22,7 +22,7 @@ from asrlab.text.tokenizer import Tokenizer
 from asrlab.tools.decoding.posteriors import compute_posteriors
 from asrlab.tools.diagnose.audio import audio_check
 from asrlab.tools.diagnose.blank import blank_check
-from asrlab.tools.diagnose.inputs import fail, prepared_manifests, scan_tokenizer
+from asrlab.tools.diagnose.inputs import fail, is_lhotse, prepared_manifests, scan_tokenizer
 from asrlab.tools.diagnose.overfit import overfit
 from asrlab.training.checkpoint import load_model
 from asrlab.training.preflight.findings import Finding, worst
@@ -84,6 +84,11 @@ def _model_checks(
 def diagnose(cfg: DictConfig, progress: bool = True) -> list[Finding]:
     """Every check the `doctor` config asks for, in order."""
     options = cfg.doctor
+    if is_lhotse(cfg.data.source) and (options.audio or options.overfit_steps):
+        fail(
+            "asrlab-doctor data=lhotse checks the cuts' transcripts only: set doctor.audio=false "
+            "and doctor.overfit_steps=0 (training checks each cut's audio as it reads it)"
+        )
     pl.seed_everything(cfg.seed)
     manifests = prepared_manifests(cfg.data.source, options.splits)
     model, model_cfg = _model(cfg, manifests)
