@@ -87,7 +87,10 @@ def asrlab_epoch(frames: np.ndarray) -> Epoch:
 def lhotse_epoch(durations: np.ndarray) -> Epoch:
     # Cut ids are the utterances' indices; a cut needs no recording to be sampled.
     cuts = CutSet(
-        [MonoCut(str(i), 0.0, float(d), 0) for i, d in enumerate(durations)]  # id, start, dur, ch
+        [
+            MonoCut(id=str(i), start=0.0, duration=float(d), channel=0)
+            for i, d in enumerate(durations)
+        ]
     )
 
     def epoch(seed: int, world_size: int, rank: int) -> Batches:

@@ -122,12 +122,11 @@ class Opens:
     @contextmanager
     def under(self, root: Path) -> Iterator[Callable[[], int]]:
         """Counting within the block; yields the count so far."""
-        opens = self
 
         def counted(sound_file: soundfile.SoundFile, file: Any, *args: Any, **kwargs: Any) -> None:
             if isinstance(file, str | Path) and str(file).startswith(str(root)):
-                opens._add()
-            opens._open_soundfile(sound_file, file, *args, **kwargs)
+                self._add()
+            self._open_soundfile(sound_file, file, *args, **kwargs)
 
         self.root, self.count.value = str(root), 0
         soundfile.SoundFile.__init__ = counted
@@ -145,7 +144,7 @@ def peak_pss() -> Iterator[list[int]]:
     me = psutil.Process()
 
     def sample() -> None:
-        while not done.wait(0.2):
+        while True:
             total = 0
             for process in [me, *me.children(recursive=True)]:
                 try:
@@ -153,6 +152,8 @@ def peak_pss() -> Iterator[list[int]]:
                 except psutil.NoSuchProcess:
                     pass
             peak[0] = max(peak[0], total)
+            if done.wait(0.2):
+                return
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
