@@ -1,0 +1,25 @@
+"""bench/shards.py: both readers deliver the whole corpus, and the opens they are charged with."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import shards  # noqa: E402
+
+
+def test_smoke_reads_the_corpus_from_files_and_from_shards(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    written = {}
+    monkeypatch.setattr(shards, "write_result", lambda name, result: written.update({name: result}))
+    result = shards.main(["--smoke", "--workdir", str(tmp_path)])
+    assert written == {"shards_smoke": result}
+    files, shar = result["files"], result["shar"]
+    assert files["audio_seconds"] == shar["audio_seconds"] > 0  # every utterance, once
+    assert files["files_opened_epoch"] == result["utterances"]  # one WAV each
+    assert shar["files_opened_epoch"] == 2  # one shard: its cuts and its recordings
+    assert files["peak_pss_mib"] > 0 and shar["first_batch_seconds"] > 0
+    assert result["lazy_manifest"]["first_batch_seconds"] > 0
+    assert list(tmp_path.iterdir()) == []  # the corpus is gone
