@@ -54,7 +54,7 @@ def test_mlflow_logger_writes_a_local_store_with_the_run(
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     (run,) = client.search_runs([client.get_experiment_by_name("asrlab-train").experiment_id])
     assert run.info.status == "FINISHED"
-    assert run.data.params["encoder/hidden_size"] == "16"
+    assert run.data.params["encoder.hidden_size"] == "16"
     assert run.data.metrics["hp/test_wer"] == pytest.approx(metrics["test_wer"])
     assert client.get_metric_history(run.info.run_id, "val/wer")
     assert run.info.artifact_uri.startswith(str(tmp_path / "mlruns"))
