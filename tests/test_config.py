@@ -65,8 +65,9 @@ def test_model_options_build_a_model_that_runs(override: str, tmp_path: Path) ->
 @pytest.mark.parametrize("option", _options("data"))
 def test_data_options_instantiate(option: str, tmp_path: Path) -> None:
     overrides = [f"data={option}"]
-    if option == "manifest":
-        overrides += [f"data.source.{s}={tmp_path}/{s}.jsonl" for s in ("train", "val", "test")]
+    if option in ("manifest", "lhotse"):
+        suffix = ".jsonl" if option == "manifest" else "_cuts.jsonl.gz"
+        overrides += [f"data.source.{s}={tmp_path}/{s}{suffix}" for s in ("train", "val", "test")]
     cfg = compose_train(overrides, tmp_path)
     datamodule = build_datamodule(cfg, instantiate(cfg.tokenizer))
     assert datamodule.sample_rate == cfg.data.sample_rate
