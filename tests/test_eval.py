@@ -181,7 +181,7 @@ def test_bad_checkpoint_split_or_decoders_are_named(tiny_run: Path, tmp_path: Pa
         _eval([f"ckpt_path={missing}"], tmp_path)
     not_a_checkpoint = tmp_path / "notes.ckpt"
     not_a_checkpoint.write_text("not a checkpoint")
-    with pytest.raises(EvaluationError, match=f"ckpt_path={not_a_checkpoint}: cannot load"):
+    with pytest.raises(EvaluationError, match=f"ckpt_path={not_a_checkpoint}: refused to load"):
         _eval([f"ckpt_path={not_a_checkpoint}"], tmp_path)
     checkpoint = f"ckpt_path={tiny_run / 'checkpoints' / 'last.ckpt'}"
     with pytest.raises(EvaluationError, match="split=dev: choose one of train, val, test"):
