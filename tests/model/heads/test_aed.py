@@ -6,7 +6,11 @@ import torch
 from asrlab.model.contracts import Head
 from asrlab.model.heads.aed import AEDHead
 from asrlab.text.tokenizer import CharTokenizer
-from helpers import assert_head_config_lists_every_default, random_head_inputs
+from helpers import (
+    assert_head_config_lists_every_default,
+    assert_overfits_and_reloads,
+    random_head_inputs,
+)
 
 TOKENIZER = CharTokenizer()
 TINY = {"d_model": 16, "num_layers": 1, "num_heads": 2, "ffn_dim": 32, "dropout": 0.0}
@@ -76,23 +80,7 @@ def test_a_target_longer_than_the_positional_encoding_is_refused() -> None:
 
 
 def test_overfits_a_few_utterances_and_reloads_to_decode_identically() -> None:
-    texts = ["one", "two", "oh"]
-    hidden, lengths, few = random_head_inputs(texts, [6, 5, 4])
-    aed = head(label_smoothing=0.0).train()
-    optimizer = torch.optim.Adam(aed.parameters(), lr=0.01)
-    losses = []
-    for _ in range(60):
-        loss, _ = aed.loss(*aed(hidden, lengths), few)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    aed.eval()
-    assert losses[-1] < 0.05 * losses[0]
-    assert aed.decode(*aed(hidden, lengths)) == texts
-    reloaded = head()
-    reloaded.load_state_dict(aed.state_dict())
-    assert reloaded.decode(*reloaded(hidden, lengths)) == texts
+    assert_overfits_and_reloads(head, [6, 5, 4], steps=60)
 
 
 def test_probe_view_is_the_greedy_hypothesis_cross_attention_over_valid_frames() -> None:

@@ -11,7 +11,11 @@ from asrlab.model.contracts import Head
 from asrlab.model.heads.aed import AEDHead
 from asrlab.model.heads.ctc_aed import CTCAEDHead
 from asrlab.text.tokenizer import CharTokenizer
-from helpers import assert_head_config_lists_every_default, random_head_inputs
+from helpers import (
+    assert_head_config_lists_every_default,
+    assert_overfits_and_reloads,
+    random_head_inputs,
+)
 
 TOKENIZER = CharTokenizer()
 TINY = {"d_model": 16, "num_layers": 1, "num_heads": 2, "ffn_dim": 32, "dropout": 0.0}
@@ -119,23 +123,7 @@ def test_loss_and_hypotheses_ignore_padding(beam_size: int) -> None:
 
 
 def test_overfits_a_few_utterances_and_reloads_to_decode_identically() -> None:
-    texts = ["one", "two", "oh"]
-    hidden, lengths, few = random_head_inputs(texts, [8, 7, 6])
-    hybrid = head(label_smoothing=0.0).train()
-    optimizer = torch.optim.Adam(hybrid.parameters(), lr=0.01)
-    losses = []
-    for _ in range(80):
-        loss, _ = hybrid.loss(*hybrid(hidden, lengths), few)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    hybrid.eval()
-    assert losses[-1] < 0.05 * losses[0]
-    assert hybrid.decode(*hybrid(hidden, lengths)) == texts
-    reloaded = head()
-    reloaded.load_state_dict(hybrid.state_dict())
-    assert reloaded.decode(*reloaded(hidden, lengths)) == texts
+    assert_overfits_and_reloads(head, [8, 7, 6], steps=80)
 
 
 def test_an_lm_joins_the_search_by_shallow_fusion_and_a_missing_one_is_named(
