@@ -265,25 +265,11 @@ def test_bpe_tokenizer_and_lm_are_fitted_to_the_training_transcripts(
 
 
 @pytest.mark.slow
-def test_ctc_aed_head_trains_end_to_end_and_its_checkpoint_decodes_identically(
-    tiny_synth: dict[str, Path], tmp_path: Path
+@pytest.mark.parametrize(("name", "head"), [("aed", "AEDHead"), ("ctc_aed", "CTCAEDHead")])
+def test_attention_heads_train_end_to_end_and_their_checkpoints_decode_identically(
+    name: str, head: str, tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
-    overrides = manifest_overrides(tiny_synth) + TINY_MODEL + ["debug=fast", "head=ctc_aed"]
-    overrides += ["head.d_model=32", "head.num_layers=1", "head.ffn_dim=64", "head.beam_size=2"]
-    metrics = train(compose_train(overrides, tmp_path))
-    assert metrics["test_wer"] >= 0.0
-    last = tmp_path / "checkpoints" / "last.ckpt"
-    model, _ = load_model(last)
-    again, _ = load_model(last)
-    waves, lengths = torch.randn(2, 8000), torch.tensor([8000, 5000])
-    assert model.eval().transcribe(waves, lengths) == again.eval().transcribe(waves, lengths)
-
-
-@pytest.mark.slow
-def test_aed_head_trains_end_to_end_and_its_checkpoint_decodes_identically(
-    tiny_synth: dict[str, Path], tmp_path: Path
-) -> None:
-    overrides = manifest_overrides(tiny_synth) + TINY_MODEL + ["debug=fast", "head=aed"]
+    overrides = manifest_overrides(tiny_synth) + TINY_MODEL + ["debug=fast", f"head={name}"]
     overrides += ["head.d_model=32", "head.num_layers=1", "head.ffn_dim=64", "head.beam_size=2"]
     metrics = train(compose_train(overrides, tmp_path))
     assert metrics["test_wer"] >= 0.0
@@ -293,9 +279,9 @@ def test_aed_head_trains_end_to_end_and_its_checkpoint_decodes_identically(
     waves, lengths = torch.randn(2, 8000), torch.tensor([8000, 5000])
     assert model.eval().transcribe(waves, lengths) == again.eval().transcribe(waves, lengths)
     # Export refuses it, naming its head; transcription decodes with the head itself.
-    with pytest.raises(ValueError, match="head 'aed' is not supported yet; export supports"):
+    with pytest.raises(ValueError, match=f"head '{name}' is not supported yet; export supports"):
         AcousticModel(model)
     assert choose_decoder(model, None, last, run_cfg) is model.head
     doctor = ["doctor.audio=false", f"doctor.checkpoint={last}", *manifest_overrides(tiny_synth)]
     cfg = compose_config(doctor, tmp_path / "doctor", config_name="doctor")
-    assert diagnose(cfg, progress=False)[-1].summary == "skipped: a AEDHead head has no CTC blank"
+    assert diagnose(cfg, progress=False)[-1].summary == f"skipped: a {head} head has no CTC blank"
