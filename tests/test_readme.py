@@ -92,6 +92,8 @@ SKIPPED = {
     ".venv/bin/python bench/samplers.py": BENCH,
     ".venv/bin/python bench/shards.py": BENCH,
     ".venv/bin/python bench/shards.py --n 20000": BENCH,
+    ".venv/bin/python bench/feature_storage.py": BENCH,
+    ".venv/bin/python bench/recipes.py": BENCH,
     ".venv/bin/python bench/heads.py --tasks fsdd --heads rnnt ctc_aed --encoders conformer -- "
     "trainer.max_epochs=20": BENCH,
     ".venv/bin/asrlab-train -m experiment=fsdd_si data.source.sources.fsdd.root=PATH/fsdd "
