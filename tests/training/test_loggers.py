@@ -1,10 +1,12 @@
-"""logger=csv, mlflow, wandb and lists of loggers: tiny runs, read back with each tool's reader."""
+"""logger=csv, mlflow, wandb and lists of loggers: tiny runs, read back with each tool's reader,
+the probe view's pictures included."""
 
 import csv
 import shutil
 from pathlib import Path
 
 import pytest
+from matplotlib.image import imread
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from asrlab.tools.compare.runs import read_val_wer
@@ -17,6 +19,8 @@ TINY = [
     "trainer.max_epochs=1",
     "trainer.log_every_n_steps=1",
 ]
+PROBE_FILES = {"posteriorgram", "features", "augmented", "audio"}
+"""The probe view's folders of one utterance, in the loggers that take files."""
 
 
 def _train(tiny_synth: dict[str, Path], logger: str, run_dir: Path) -> dict:
@@ -36,6 +40,10 @@ def test_csv_logger_writes_metrics_and_hparams_beside_tensorboard(
     assert [r["val/wer"] for r in rows if r["val/wer"]]
     assert [float(r["hp/test_wer"]) for r in rows if r["hp/test_wer"]] == [metrics["test_wer"]]
     assert "hidden_size: 16" in (tmp_path / "csv" / "hparams.yaml").read_text()
+    probe = tmp_path / "csv" / "probe"  # the probe view as files, beside TensorBoard's
+    assert imread(probe / "0" / "posteriorgram" / "step_000001.png").shape[1] == 720
+    assert {p.name for p in (probe / "0").iterdir()} == PROBE_FILES
+    assert "| 0 |" in (probe / "transcripts" / "step_000001.md").read_text()
     events = EventAccumulator(str(tmp_path / "tensorboard")).Reload()
     assert "val/wer" in events.Tags()["scalars"]
     # asrlab-compare's validation curve: the same from metrics.csv alone (a logger=csv run).
@@ -58,6 +66,10 @@ def test_mlflow_logger_writes_a_local_store_with_the_run(
     assert run.data.metrics["hp/test_wer"] == pytest.approx(metrics["test_wer"])
     assert client.get_metric_history(run.info.run_id, "val/wer")
     assert run.info.artifact_uri.startswith(str(tmp_path / "mlruns"))
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "probe/0")}
+    assert artifacts == {f"probe/0/{name}" for name in PROBE_FILES}
+    (picture,) = client.list_artifacts(run.info.run_id, "probe/0/posteriorgram")
+    assert picture.path.endswith("step_000001.png") and picture.file_size > 1000
     assert not (tmp_path / "tensorboard").exists()
 
 
@@ -78,3 +90,7 @@ def test_wandb_logger_runs_offline_into_the_run_folder(
     (offline,) = (tmp_path / "run" / "wandb").glob("offline-run-*")
     (records,) = offline.glob("run-*.wandb")
     assert b"val/wer" in records.read_bytes() and b"hp/test_wer" in records.read_bytes()
+    media = offline / "files" / "media"
+    assert list((media / "images" / "probe" / "0").glob("posteriorgram_*.png"))
+    assert list((media / "audio" / "probe" / "0").glob("audio_*.wav"))
+    assert b"probe/transcripts" in records.read_bytes()

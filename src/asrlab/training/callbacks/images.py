@@ -1,7 +1,9 @@
-"""Pictures for TensorBoard: feature images, and the heads' probe views with their paths."""
+"""Pictures for the loggers: feature images, and the heads' probe views with their paths."""
 
 import matplotlib
+import numpy as np
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from asrlab.model.probe import ProbeMatrix
@@ -10,13 +12,19 @@ FEATURE_COLORMAP = "magma"
 SPACE = "␣"
 
 
-def feature_image(feats: torch.Tensor, low: float, high: float) -> torch.Tensor:
-    """(T, F) features -> (F, T, 3) RGB image in [0, 1], low bins at the bottom; values outside
+def feature_image(feats: torch.Tensor, low: float, high: float) -> np.ndarray:
+    """(T, F) features -> (F, T, 3) uint8 RGB image, low bins at the bottom; values outside
     [low, high] are clipped, so images given the same range share one colour scale."""
     image = feats.detach().float().cpu().T.flip(0)
     scaled = ((image - low) / max(high - low, 1e-8)).clamp(0.0, 1.0)
-    rgb = matplotlib.colormaps[FEATURE_COLORMAP](scaled.numpy())[..., :3]
-    return torch.from_numpy(rgb).float()
+    return matplotlib.colormaps[FEATURE_COLORMAP](scaled.numpy(), bytes=True)[..., :3]
+
+
+def figure_image(figure: Figure) -> np.ndarray:
+    """The figure drawn at its own size and dpi -> (H, W, 3) uint8 RGB image."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def shown_rows(values: torch.Tensor, path: torch.Tensor | None, limit: int) -> torch.Tensor:

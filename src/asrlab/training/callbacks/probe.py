@@ -1,4 +1,5 @@
-"""The probe view: a fixed set of validation utterances in TensorBoard, every validation epoch.
+"""The probe view: a fixed set of validation utterances in the run's loggers, every validation
+epoch (TensorBoard, MLflow, W&B, CSV: `probe_sinks.py` says where each puts it).
 
 Under `probe/`: a markdown table of references and hypotheses with the errors marked
 (`transcripts`), and per utterance k the head's pictures of it (`Head.probe_views`):
@@ -17,18 +18,14 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import move_data_to_device
 from torch import nn
-from torch.utils.tensorboard import SummaryWriter
 
 from asrlab.data.batch import Batch
 from asrlab.data.collate import collate
 from asrlab.model.module import ASRModel
 from asrlab.text.alignment import align_words
-from asrlab.training.callbacks.images import feature_image, probe_figure
-from asrlab.training.callbacks.probe_set import (
-    spread_by_length,
-    tensorboard_writer,
-    validation_data,
-)
+from asrlab.training.callbacks.images import feature_image, figure_image, probe_figure
+from asrlab.training.callbacks.probe_set import spread_by_length, validation_data
+from asrlab.training.callbacks.probe_sinks import ProbeSink, probe_sinks
 
 MARKUP_LEGEND = "~~deleted~~, **inserted**, ~~reference~~→**substituted**"
 
@@ -109,8 +106,8 @@ class ProbeView(pl.Callback):
         self.inputs_logged = False
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        writer = tensorboard_writer(trainer)
-        if trainer.sanity_checking or not trainer.is_global_zero or writer is None:
+        sinks = probe_sinks(trainer)
+        if trainer.sanity_checking or not trainer.is_global_zero or not sinks:
             return
         if self.batch is None:
             data = validation_data(trainer)
@@ -119,38 +116,44 @@ class ProbeView(pl.Callback):
             self.batch = collate(data.val_examples(indices))
             self.seconds = [durations[i] for i in indices]
         batch = move_data_to_device(self.batch, pl_module.device)
-        self.log_outputs(writer, pl_module, batch, trainer.global_step)
+        self.log_outputs(sinks, pl_module, batch, trainer.global_step)
         if not self.inputs_logged:
-            self.log_inputs(writer, pl_module, batch, trainer.global_step)
+            self.log_inputs(sinks, pl_module, batch, trainer.global_step)
             self.inputs_logged = True
 
     @torch.no_grad()
-    def log_outputs(self, writer: SummaryWriter, model: ASRModel, batch: Batch, step: int) -> None:
+    def log_outputs(self, sinks: list[ProbeSink], model: ASRModel, batch: Batch, step: int) -> None:
         """The aligned transcripts and the head's pictures of each utterance."""
         scores, lengths = model(batch.waves, batch.wave_lengths)
         hyps = model.head.decode(scores, lengths)
-        writer.add_text("probe/transcripts", transcript_table(batch, hyps, self.seconds), step)
+        table = transcript_table(batch, hyps, self.seconds)
+        images = {}
         for k, views in enumerate(model.head.probe_views(scores, lengths)):
             title = f"{Path(batch.ids[k]).name}   hypothesis: {hyps[k]!r}"
             for view in views:
                 figure = probe_figure(view, model.frame_seconds, title, self.max_tokens)
-                writer.add_figure(f"probe/{k}/{view.name}", figure, step)
+                images[f"probe/{k}/{view.name}"] = figure_image(figure)
+        for sink in sinks:
+            sink.text("probe/transcripts", table, step)
+            for tag, image in images.items():
+                sink.image(tag, image, step)
 
     @torch.no_grad()
-    def log_inputs(self, writer: SummaryWriter, model: ASRModel, batch: Batch, step: int) -> None:
+    def log_inputs(self, sinks: list[ProbeSink], model: ASRModel, batch: Batch, step: int) -> None:
         """Audio (waveform batches only) and the features before and after augmentation."""
         feats, lengths = model.features(batch.waves, batch.wave_lengths)
         augmented, augmented_lengths = augmented_features(model, batch, self.seed)
         for k in range(len(batch.texts)):
             clean = feats[k, : lengths[k]]
             low, high = clean.min().item(), clean.max().item()
-            for tag, image in (
-                ("features", clean),
-                ("augmented", augmented[k, : augmented_lengths[k]]),
-            ):
-                writer.add_image(
-                    f"probe/{k}/{tag}", feature_image(image, low, high), step, dataformats="HWC"
-                )
-            if batch.waves.dim() == 2:
-                wave = batch.waves[k, : batch.wave_lengths[k]].float().cpu()
-                writer.add_audio(f"probe/{k}/audio", wave, step, sample_rate=self.sample_rate)
+            images = {
+                "features": feature_image(clean, low, high),
+                "augmented": feature_image(augmented[k, : augmented_lengths[k]], low, high),
+            }
+            audio = batch.waves.dim() == 2  # not cached features
+            wave = batch.waves[k, : batch.wave_lengths[k]].float().cpu() if audio else None
+            for sink in sinks:
+                for name, image in images.items():
+                    sink.image(f"probe/{k}/{name}", image, step)
+                if wave is not None:
+                    sink.audio(f"probe/{k}/audio", wave, self.sample_rate, step)

@@ -3,8 +3,6 @@
 from collections.abc import Sequence
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import TensorBoardLogger
-from torch.utils.tensorboard import SummaryWriter
 
 from asrlab.data.datamodule import ASRDataModule
 
@@ -31,11 +29,3 @@ def validation_data(trainer: pl.Trainer) -> ASRDataModule:
             "'~callbacks.probe_view' '~callbacks.padding_invariance'"
         )
     return data
-
-
-def tensorboard_writer(trainer: pl.Trainer) -> SummaryWriter | None:
-    """The SummaryWriter of the trainer's TensorBoard logger, if it has one."""
-    for logger in trainer.loggers:
-        if isinstance(logger, TensorBoardLogger):
-            return logger.experiment
-    return None
