@@ -106,8 +106,10 @@ class ProbeView(pl.Callback):
         self.inputs_logged = False
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
         sinks = probe_sinks(trainer)
-        if trainer.sanity_checking or not trainer.is_global_zero or not sinks:
+        if not sinks:
             return
         if self.batch is None:
             data = validation_data(trainer)
