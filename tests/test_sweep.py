@@ -148,7 +148,7 @@ def test_a_clearly_worse_trial_is_pruned_at_the_configured_epoch(
     assert results.trials == {"COMPLETE": 1, "PRUNED": 1} and results.best_trial == 0
 
 
-@pytest.mark.slow  # three one-epoch trials, each a submitit job process: about 90 s on 2 cores
+@pytest.mark.slow  # three one-epoch trials, each a submitit job process: about 100 s on 2 cores
 def test_submitit_jobs_report_to_their_trials_in_the_shared_storage(
     tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
