@@ -69,6 +69,7 @@ def test_writes_table_csv_markdown_and_plots(
         "best_val_wer",
         "num_params",
         "train_seconds",
+        "pareto_num_params",
     ]
     assert [(r["rank"], r["run"], r["encoder._target_"]) for r in rows] == [
         ("1", "1", LSTM),
@@ -77,6 +78,8 @@ def test_writes_table_csv_markdown_and_plots(
     ]
     assert [r["encoder.bidirectional"] for r in rows] == ["true", "", ""]
     assert [float(r["test_wer"]) for r in rows] == [0.10, 0.20, 0.30]
+    # The lowest WER, the fewest parameters; the third has more than the second and a higher WER.
+    assert [r["pareto_num_params"] for r in rows] == ["true", "true", "false"]
     assert rows[2]["best_val_wer"] != "" and float(rows[2]["best_val_wer"]) == pytest.approx(0.05)
 
     markdown = (tmp_path / "runs.md").read_text()
@@ -87,14 +90,16 @@ def test_writes_table_csv_markdown_and_plots(
     ]
     # encoder.bidirectional comes with the LSTM (runs.csv has it): not a column of its own.
     assert table == [
-        ["#", "run", "encoder", *VARIED[1:3], "test WER", "best val WER", "params", "train s"],
-        ["1", "1", "LSTMEncoder", "64", "0.001", "10.00%", "25.00%", "2.00M", "90.0"],
-        ["2", "0", "GRUEncoder", "64", "0.001", "20.00%", "15.00%", "50.0k", "30.0"],
-        ["3", "2", "GRUEncoder", "128", "0.003", "30.00%", "5.00%", "400.0k", "60.0"],
+        ["#", "run", "encoder", *VARIED[1:3], "test WER", "best val WER", "params", "train s"]
+        + ["Pareto"],
+        ["1", "1", "LSTMEncoder", "64", "0.001", "10.00%", "25.00%", "2.00M", "90.0", "params"],
+        ["2", "0", "GRUEncoder", "64", "0.001", "20.00%", "15.00%", "50.0k", "30.0", "params"],
+        ["3", "2", "GRUEncoder", "128", "0.003", "30.00%", "5.00%", "400.0k", "60.0", ""],
     ]
+    assert "Pareto: on the front of test WER and params (`params`):" in markdown
     assert "- `sweep/3` (`encoder=gru optimizer.lr=0.1`): loss is NaN at step 12" in markdown
 
-    for name in ("wer_vs_params.png", "wer_vs_time.png", "val_wer_curves.png"):
+    for name in ("wer_vs_params.png", "wer_vs_time.png", "val_wer_curves.png", "pareto_front.png"):
         height, width, _ = imread(tmp_path / name).shape
         assert height > 100 and width > 100
 
@@ -226,8 +231,11 @@ def test_decoding_rtf_is_a_column_where_runs_recorded_it(tmp_path: Path) -> None
         write_run(tmp_path / name, {"_target_": GRU}, 1e-3, metrics, [0.1])
     main([str(tmp_path), "--out", str(tmp_path / "out")])
     lines = (tmp_path / "out" / "runs.md").read_text().splitlines()
-    assert lines[4].endswith("| train s | decode RTF |")
-    assert lines[6].endswith("| 1.0 | 0.012 |") and lines[7].endswith("| 1.0 | - |")
+    # Both runs are on the front of WER and params (equal values); only one recorded an RTF.
+    assert lines[4].endswith("| train s | decode RTF | Pareto |")
+    assert lines[6].endswith("| 1.0 | 0.012 | params, RTF |")
+    assert lines[7].endswith("| 1.0 | - | params |")
+    assert "decode RTF (`RTF`; 1 run lacking one left out)" in lines[9]
     with (tmp_path / "out" / "runs.csv").open(newline="") as f:
         assert [row["decode_rtf"] for row in csv.DictReader(f)] == ["0.01234", ""]
 

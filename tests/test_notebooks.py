@@ -71,4 +71,5 @@ def test_compare_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "3 runs ranked by test_wer" in table
     assert table.index("10.00%") < table.index("20.00%") < table.index("30.00%")
     assert "sweep/3" in table and "loss is NaN at step 12" in table
-    assert count(outputs["plots"], "image/png") == 3
+    assert "Pareto: on the front of test WER and params" in table
+    assert count(outputs["plots"], "image/png") == 4

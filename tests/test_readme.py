@@ -75,6 +75,12 @@ SKIPPED = {
     "hydra.launcher.tasks_per_node=4 hydra.launcher.cpus_per_task=8 hydra.launcher.mem_gb=64 "
     "trainer=ddp trainer.accelerator=gpu trainer.devices=4 trainer.num_nodes=1 "
     "data.num_workers=6 seed=1,2,3": "needs a SLURM cluster",
+    ".venv/bin/asrlab-train -m hparams_search=optuna hydra/launcher=submitit_slurm "
+    "hydra.launcher.partition=gpu hydra.launcher.timeout_min=120 hydra.launcher.gpus_per_node=1 "
+    "hydra.sweeper.storage=postgresql://USER@HOST:5432/optuna hydra.sweeper.study_name=gru_lr "
+    "hydra.sweeper.n_trials=64 hydra.sweeper.n_jobs=8 trainer.accelerator=gpu": (
+        "needs a SLURM cluster and a PostgreSQL server"
+    ),
     ".venv/bin/asrlab-decode -m ckpt_path=CTC_AED_RUN/checkpoints/last.ckpt search.beam_size=1,4 "
     "search.ctc_weight=0.3,0.5 search.lm=train lm.unit=char search.lm_weight=0.5": (
         "needs a ctc_aed run; RUN is a CTC one (tests/tools/decoding/test_search.py sweeps one)"

@@ -146,3 +146,41 @@ def test_a_clearly_worse_trial_is_pruned_at_the_configured_epoch(
     assert not (folder / "metrics.json").exists() and not (folder / "error.json").exists()
     results = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
     assert results.trials == {"COMPLETE": 1, "PRUNED": 1} and results.best_trial == 0
+
+
+@pytest.mark.slow  # three one-epoch trials, each a submitit job process: about 100 s on 2 cores
+def test_submitit_jobs_report_to_their_trials_in_the_shared_storage(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    # A relative SQLite path, and jobs that run in their trial folders: the sweep and its jobs
+    # must still open the same file.
+    study = [
+        "hydra/launcher=submitit_local",
+        "hydra.job.chdir=True",
+        "hydra.sweeper.storage=sqlite:///optuna.db",
+        "hydra.sweeper.study_name=submitit",
+        "hydra.sweeper.pruners.median.n_warmup_steps=0",
+        "trainer.max_epochs=1",
+    ]
+    # No finished trial yet: the median pruner lets both run to their end.
+    _sweep(tiny_synth, tmp_path, *study, "hydra.sweeper.n_trials=2", "hydra.sweep.dir=first")
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    trials = optuna.load_study(study_name="submitit", storage=storage).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    assert all(t.value is not None and list(t.intermediate_values) == [0] for t in trials)
+
+    # Three finished trials at 0% WER after epoch 0: the next trial is pruned there.
+    perfect = optuna.trial.create_trial(
+        params={"encoder.dropout": 0.0},
+        distributions={"encoder.dropout": optuna.distributions.FloatDistribution(0.0, 0.3)},
+        value=0.0,
+        intermediate_values={0: 0.0},
+    )
+    for _ in range(3):
+        optuna.load_study(study_name="submitit", storage=storage).add_trial(perfect)
+    second = ["hydra.sweeper.n_trials=1", "hydra.sweeper.sampler.seed=1", "hydra.sweep.dir=second"]
+    _sweep(tiny_synth, tmp_path, *study, *second)
+    pruned = optuna.load_study(study_name="submitit", storage=storage).trials[-1]
+    assert pruned.state == TrialState.PRUNED and list(pruned.intermediate_values) == [0]
+    (folder,) = (p for p in (tmp_path / "second").iterdir() if p.is_dir() and p.name[0] != ".")
+    assert json.loads((folder / "pruned.json").read_text())["epoch"] == 0

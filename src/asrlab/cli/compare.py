@@ -5,6 +5,7 @@ from argparse import Namespace
 from collections.abc import Sequence
 from pathlib import Path
 
+from asrlab.tools.compare.pareto import fronts
 from asrlab.tools.compare.plots import write_plots
 from asrlab.tools.compare.report import print_tables, write_csv, write_markdown
 from asrlab.tools.compare.runs import METRIC_CHOICES, load_runs, rank, shown_keys, varied_keys
@@ -75,15 +76,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     keys = varied_keys(runs)
     shown = shown_keys(runs, keys)  # the tables' columns; runs.csv has every varied key
     ranked = rank(runs, args.metric)
-    print_tables(ranked, failed, shown, args.metric, versus)
+    pareto = fronts(ranked, args.metric)
+    print_tables(ranked, failed, shown, args.metric, versus, pareto)
     if not runs:
         parser.exit(1, f"asrlab-compare: no finished runs (with metrics.json) under {names}\n")
 
     out_dir = args.out if args.out is not None else args.paths[0] / "compare"
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(out_dir / "runs.csv", ranked, keys, versus)
+    write_csv(out_dir / "runs.csv", ranked, keys, versus, pareto)
     name = baseline.name if baseline else None
-    write_markdown(out_dir / "runs.md", ranked, failed, shown, args.metric, versus, name)
-    plots = write_plots(out_dir, ranked, shown)
+    write_markdown(out_dir / "runs.md", ranked, failed, shown, args.metric, versus, name, pareto)
+    plots = write_plots(out_dir, ranked, shown, pareto)
     written = ["runs.csv", "runs.md", *(path.name for path in plots)]
     print(f"wrote {', '.join(written)} to {out_dir}")

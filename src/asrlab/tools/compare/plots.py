@@ -8,10 +8,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from asrlab.tools.compare.report import settings_label
+from asrlab.tools.compare.pareto import Front
+from asrlab.tools.compare.report import METRIC_COLUMNS, settings_label
 from asrlab.tools.compare.runs import Run
 
-PLOTS = ("wer_vs_params.png", "wer_vs_time.png", "val_wer_curves.png")
+PLOTS = ("wer_vs_params.png", "wer_vs_time.png", "val_wer_curves.png", "pareto_front.png")
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -71,10 +72,48 @@ def _curves(path: Path, ranked: Sequence[Run], keys: Sequence[str]) -> None:
     _save(figure, path)
 
 
-def write_plots(out_dir: Path, ranked: Sequence[Run], keys: Sequence[str]) -> list[Path]:
-    """The three PLOTS in `out_dir`."""
+def _front(ax: Axes, ranked: Sequence[Run], front: Front) -> None:
+    """The runs with both of the front's values, numbered by rank; the front's own in colour,
+    joined by the staircase that bounds what they dominate."""
+    points = [
+        (position, run.metric(front.cost), run.metric(front.metric), run in front)
+        for position, run in enumerate(ranked, start=1)
+    ]
+    points = [(p, x, 100 * y, on) for p, x, y, on in points if x is not None and y is not None]
+    dominated = [(x, y) for _, x, y, on in points if not on]
+    best = sorted((x, y) for _, x, y, on in points if on)
+    if dominated:
+        ax.scatter(*zip(*dominated, strict=True), color="tab:gray", label="dominated")
+    ax.scatter(*zip(*best, strict=True), color="tab:red", label="Pareto front", zorder=3)
+    ax.step(*zip(*best, strict=True), where="post", color="tab:red", alpha=0.6)
+    for position, x, y, _ in points:
+        ax.annotate(f"#{position}", (x, y), textcoords="offset points", xytext=(4, 4))
+    if front.cost == "num_params":
+        ax.set_xscale("log")
+    x_label, y_label = METRIC_COLUMNS[front.cost], METRIC_COLUMNS[front.metric]
+    ax.set(xlabel=x_label, ylabel=f"{y_label} (%)", title=f"{y_label} vs {x_label}")
+    ax.legend(fontsize="small")
+    ax.grid(True, alpha=0.3)
+
+
+def _fronts(path: Path, ranked: Sequence[Run], fronts: Sequence[Front]) -> None:
+    """A panel per Pareto front."""
+    figure = Figure(figsize=(6 * max(1, len(fronts)), 4))
+    axes = figure.subplots(1, max(1, len(fronts)), squeeze=False)[0]
+    for ax, front in zip(axes, fronts, strict=False):
+        _front(ax, ranked, front)
+    if not fronts:
+        _no_data(axes[0])
+    _save(figure, path)
+
+
+def write_plots(
+    out_dir: Path, ranked: Sequence[Run], keys: Sequence[str], fronts: Sequence[Front] = ()
+) -> list[Path]:
+    """The PLOTS in `out_dir`."""
     paths = [out_dir / name for name in PLOTS]
     _scatter(paths[0], ranked, "num_params", "parameters", log_x=True)
     _scatter(paths[1], ranked, "train_seconds", "training seconds", log_x=False)
     _curves(paths[2], ranked, keys)
+    _fronts(paths[3], ranked, fronts)
     return paths

@@ -12,6 +12,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from asrlab.text.markdown import markdown_table
+from asrlab.tools.compare.pareto import COSTS, Front
 from asrlab.tools.compare.runs import FailedRun, Run
 from asrlab.tools.compare.significance import COLUMNS as VERSUS_COLUMNS
 from asrlab.tools.compare.significance import RESAMPLES, PairedDifference, Versus, cells
@@ -25,6 +26,7 @@ METRIC_COLUMNS = {
     "decode_rtf": "decode RTF",
 }
 ABSENT = "-"
+PARETO_COLUMN = "Pareto"
 CSV_VERSUS = ["wer_delta", "wer_delta_low", "wer_delta_high", "p_improve", "versus_baseline"]
 VERSUS_NOTE = (
     "Δ WER: the run's test WER minus the baseline `{baseline}`'s, in percentage points, with its "
@@ -84,9 +86,10 @@ def format_metric(key: str, value: float | None) -> str:
     return f"{value:.1f}"
 
 
-def count(items: Sequence[Any], noun: str) -> str:
-    """`3 runs`, `1 run`."""
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+def count(items: Sequence[Any] | int, noun: str) -> str:
+    """`3 runs`, `1 run` (of `items`, or that many)."""
+    n = items if isinstance(items, int) else len(items)
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def error_summary(error: str | None) -> str:
@@ -102,6 +105,24 @@ def pruned_summary(pruned: Mapping[str, Any]) -> str:
     return f"after epoch {pruned.get('epoch')} at {monitor} {pruned.get('value')}"
 
 
+def pareto_cell(run: Run, fronts: Sequence[Front]) -> str:
+    """The fronts the run is on, by their COSTS name: `params, RTF`."""
+    return ", ".join(COSTS[front.cost] for front in fronts if run in front)
+
+
+def pareto_note(fronts: Sequence[Front]) -> str:
+    """What the Pareto column says, and how many runs each front left out."""
+    parts = []
+    for front in fronts:
+        names = f"{METRIC_COLUMNS[front.metric]} and {METRIC_COLUMNS[front.cost]}"
+        missing = f"; {count(front.left_out, 'run')} lacking one left out" if front.left_out else ""
+        parts.append(f"{names} (`{COSTS[front.cost]}`{missing})")
+    return (
+        f"Pareto: on the front of {', of '.join(parts)}: no other run is as low on both and "
+        "lower on one."
+    )
+
+
 def metric_columns(ranked: Sequence[Run]) -> list[str]:
     """The METRIC_COLUMNS that some run has (asrlab-decode runs have no parameters, training runs
     no val_wer)."""
@@ -109,12 +130,17 @@ def metric_columns(ranked: Sequence[Run]) -> list[str]:
 
 
 def table(
-    ranked: Sequence[Run], keys: Sequence[str], versus: Mapping[Path, Versus] | None = None
+    ranked: Sequence[Run],
+    keys: Sequence[str],
+    versus: Mapping[Path, Versus] | None = None,
+    fronts: Sequence[Front] = (),
 ) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted rows: rank, run, the varied values, the metrics; with `versus` (by
-    run folder), each run's test WER against the baseline's."""
+    """Header and formatted rows: rank, run, the varied values, the metrics, the Pareto fronts
+    the run is on (if there are `fronts`); with `versus` (by run folder), each run's test WER
+    against the baseline's."""
     metrics = metric_columns(ranked)
     header = ["#", "run", *map(column_title, keys), *(METRIC_COLUMNS[m] for m in metrics)]
+    header += [PARETO_COLUMN] if fronts else []
     header += VERSUS_COLUMNS if versus is not None else []
     rows = [
         [
@@ -122,6 +148,7 @@ def table(
             run.name,
             *(setting(run, k) for k in keys),
             *(format_metric(m, run.metric(m)) for m in metrics),
+            *([pareto_cell(run, fronts)] if fronts else []),
             *(cells(versus.get(run.path)) if versus is not None else []),
         ]
         for position, run in enumerate(ranked, start=1)
@@ -135,11 +162,16 @@ def print_tables(
     keys: Sequence[str],
     metric: str,
     versus: Mapping[Path, Versus] | None = None,
+    fronts: Sequence[Front] = (),
 ) -> None:
-    """The ranked runs, then the pruned trials, then the failed runs, on the console."""
-    header, rows = table(ranked, keys, versus)
+    """The ranked runs (with the Pareto fronts they are on), then the pruned trials, then the
+    failed runs, on the console."""
+    header, rows = table(ranked, keys, versus, fronts)
     numeric = {"#", *METRIC_COLUMNS.values(), *VERSUS_COLUMNS}
-    ranked_table = Table(title=f"{count(ranked, 'run')} ranked by {metric}")
+    caption = pareto_note(fronts) if fronts else None
+    ranked_table = Table(
+        title=f"{count(ranked, 'run')} ranked by {metric}", caption=caption, caption_justify="left"
+    )
     for title in header:
         ranked_table.add_column(title, justify="right" if title in numeric else "left")
     for row in rows:
@@ -176,18 +208,29 @@ def write_csv(
     ranked: Sequence[Run],
     keys: Sequence[str],
     versus: Mapping[Path, Versus] | None = None,
+    fronts: Sequence[Front] = (),
 ) -> None:
-    """One row per ranked run: full config values and raw metrics (WER as a fraction); with
-    `versus`, the WER difference to the baseline, its interval and P(improve), or a marker."""
+    """One row per ranked run: full config values and raw metrics (WER as a fraction), whether
+    it is on each Pareto front (`pareto_num_params`: true, false, empty if it lacks a value);
+    with `versus`, the WER difference to the baseline, its interval and P(improve), or a marker."""
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         columns = metric_columns(ranked)
-        writer.writerow(["rank", "run", *keys, *columns, *(CSV_VERSUS if versus else [])])
+        pareto = [f"pareto_{front.cost}" for front in fronts]
+        header = ["rank", "run", *keys, *columns, *pareto, *(CSV_VERSUS if versus else [])]
+        writer.writerow(header)
         for position, run in enumerate(ranked, start=1):
             values = [_plain(run.config[k]) if k in run.config else "" for k in keys]
             metrics = [run.metric(m) for m in columns]
             row = [position, run.name, *values, *("" if v is None else v for v in metrics)]
+            row += [_csv_on_front(run, front) for front in fronts]
             writer.writerow(row + (_csv_versus(versus.get(run.path)) if versus else []))
+
+
+def _csv_on_front(run: Run, front: Front) -> str:
+    if run.metric(front.metric) is None or run.metric(front.cost) is None:
+        return ""
+    return _plain(run in front)
 
 
 def _csv_versus(result: Versus | None) -> list[Any]:
@@ -204,15 +247,17 @@ def write_markdown(
     metric: str,
     versus: Mapping[Path, Versus] | None = None,
     baseline: str | None = None,
+    fronts: Sequence[Front] = (),
 ) -> None:
-    """The ranked table as Markdown, a list of the pruned trials, and one of the failed runs with
-    their errors; with
-    `versus`, each run's test WER against the `baseline` run's."""
-    header, rows = table(ranked, keys, versus)
+    """The ranked table as Markdown (with the Pareto fronts each run is on), a list of the pruned
+    trials, and one of the failed runs with their errors; with `versus`, each run's test WER
+    against the `baseline` run's."""
+    header, rows = table(ranked, keys, versus, fronts)
     lines = ["# Run comparison", "", f"{count(ranked, 'run')} ranked by `{metric}` (lowest first)."]
     if versus is not None:
         lines += ["", VERSUS_NOTE.format(baseline=baseline)]
     lines += ["", *markdown_table(header, rows)]
+    lines += ["", pareto_note(fronts)] if fronts else []
     pruned = [run for run in failed if run.pruned is not None]
     failed = [run for run in failed if run.pruned is None]
     if pruned:

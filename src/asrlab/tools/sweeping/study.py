@@ -6,13 +6,27 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 # Seconds a SQLite writer waits for another process's lock before failing.
 SQLITE_TIMEOUT_S = 60
+
+
+def shared_url(url: str) -> str:
+    """`url` with which every trial's process opens the same study: an SQLite file's relative
+    path made absolute, since a trial may run in another folder (`hydra.job.chdir=True`)."""
+    parsed = make_url(url)
+    path = parsed.database
+    if not parsed.drivername.startswith("sqlite") or path in (None, "", ":memory:"):
+        return url
+    if Path(path).is_absolute():
+        return url
+    return parsed.set(database=str(Path(path).absolute())).render_as_string(hide_password=False)
 
 
 def rdb_storage(url: str, heartbeat_interval: int) -> RDBStorage:

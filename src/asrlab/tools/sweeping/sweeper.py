@@ -16,7 +16,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from asrlab.tools.sweeping.plots import write_study_plots
 from asrlab.tools.sweeping.space import SweepConfigError, search_space, trial_overrides
-from asrlab.tools.sweeping.study import fail_stale_trials, heartbeat, open_study, rdb_storage
+from asrlab.tools.sweeping.study import (
+    fail_stale_trials,
+    heartbeat,
+    open_study,
+    rdb_storage,
+    shared_url,
+)
 from asrlab.training.pruners import build_pruner
 
 log = logging.getLogger(__name__)
@@ -81,7 +87,7 @@ class OptunaSweep:
             raise SweepConfigError("hydra.sweeper.max_failure_rate must be within [0, 1]")
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        url = self.storage or f"sqlite:///{sweep_dir / DEFAULT_DB}"
+        url = shared_url(self.storage) if self.storage else f"sqlite:///{sweep_dir / DEFAULT_DB}"
         storage = rdb_storage(url, self.heartbeat_interval)
         study = open_study(storage, self.study_name, self.directions, self.sampler, pruner)
         log.info("study %s in %s: %s, pruner %s", study.study_name, url, self.sampler, self.pruner)

@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 PRUNED_FILE = "pruned.json"
 
 
+class TrialNotFound(LookupError):
+    """The trial's storage does not hold its study or its trial."""
+
+
 class OptunaPruning(pl.Callback):
     """After each validation, rank 0 reports `monitor` at the epoch (0-based) to trial
     `number` of `study_name` in `storage`; when the pruner prunes it, every rank raises
@@ -42,9 +46,16 @@ class OptunaPruning(pl.Callback):
         if stage != "fit" or not trainer.is_global_zero:
             return
         storage = optuna.storages.get_storage(self.storage)
+        try:
+            study_id = storage.get_study_id_from_name(self.study_name)
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.number)
+        except KeyError:
+            raise TrialNotFound(
+                f"optuna_trial: no study {self.study_name!r} with a trial {self.number} in "
+                f"{self.storage}: every trial's process must reach the sweep's storage (an "
+                "SQLite file on a disk they share, or a database server)"
+            ) from None
         study = optuna.load_study(study_name=self.study_name, storage=storage, pruner=self.pruner)
-        study_id = storage.get_study_id_from_name(self.study_name)
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.number)
         state = storage.get_trial(trial_id).state
         if state != optuna.trial.TrialState.RUNNING:
             log.warning("Optuna trial %d is %s: not reporting to it", self.number, state.name)
