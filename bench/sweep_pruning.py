@@ -1,20 +1,27 @@
 """Sweep pruning: the same 16-trial Optuna search (the default model on synth_digits at reduced
 size, over lr x hidden size x dropout) without pruning and with the median pruner, for two
-sampler seeds: total trial seconds and the best val WER of each. The target: pruned reaches a
-best val WER within 10% (relative) of the unpruned one in at most half its time.
+sampler seeds: the trials' training seconds summed (each trial's own, from its metrics.json or
+pruned.json: a trial is not charged for the partner it ran beside, nor for preparing data), the
+sweep's wall-clock seconds, and the best val WER of each. The target: pruned reaches a best val
+WER within 10% (relative) of the unpruned one in at most half the training seconds.
 
 Each sweep goes to bench/results/sweep_pruning/seedS/PRUNER (its study: optuna.db there); the
-result to bench/results/sweep_pruning.json. The full run trains 64 trials: hours on a CPU.
-`--smoke` runs each sweep as ASRLAB_SMOKE=1 does (two one-epoch trials of tiny data).
+result to bench/results/sweep_pruning.json. A sweep folder without optimization_results.yaml
+is an interrupted sweep: it is removed and the sweep run again. The full run trains 64 small
+trials: about an hour on 2 cores. `--smoke` runs each sweep as ASRLAB_SMOKE=1 does (two
+one-epoch trials of tiny data) into bench/results/sweep_pruning_smoke.
 
     python bench/sweep_pruning.py [--seeds 1 2] [--trials 16] [--jobs 2] [--smoke]
         [--out DIR] [-- HYDRA OVERRIDES]
 """
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +30,10 @@ import optuna
 from common import RESULTS, write_result
 
 REDUCED = [
-    "data.source.num_train=1300",
-    "data.source.num_val=100",
-    "data.source.num_test=150",
-    "trainer.max_epochs=8",
+    "data.source.num_train=1000",
+    "data.source.num_val=150",
+    "data.source.num_test=100",
+    "trainer.max_epochs=6",
 ]
 PRUNERS = ("none", "median")
 TIME_TARGET, WER_TARGET = 0.5, 1.1
@@ -49,18 +56,34 @@ def sweep(folder: Path, pruner: str, seed: int, args: argparse.Namespace) -> dic
         *args.overrides,
     ]
     env = {**os.environ, **({"ASRLAB_SMOKE": "1"} if args.smoke else {})}
+    wall = folder / "wall_seconds"
     if not (folder / "optimization_results.yaml").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        start = time.perf_counter()
         subprocess.run(command, env=env, check=True)
+        wall.write_text(f"{time.perf_counter() - start:.1f}\n")
     study = optuna.load_study(study_name="bench", storage=f"sqlite:///{folder / 'optuna.db'}")
     trials = [t for t in study.trials if t.datetime_complete is not None]
-    seconds = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in trials)
     complete = [t.value for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     states = [t.state.name for t in trials]
     return {
-        "trial_seconds": round(seconds, 1),
+        "trial_seconds": round(sum(trial_seconds(folder)), 1),
+        "wall_seconds": float(wall.read_text()) if wall.is_file() else None,
         "best_val_wer": min(complete) if complete else None,
         "trials": {state: states.count(state) for state in sorted(set(states))},
     }
+
+
+def trial_seconds(folder: Path) -> list[float]:
+    """Each finished trial's own training seconds: metrics.json's, or pruned.json's."""
+    seconds = []
+    for trial in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for name in ("metrics.json", "pruned.json"):
+            if (path := trial / name).is_file():
+                seconds.append(json.loads(path.read_text())["train_seconds"])
+                break
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -69,9 +92,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--out", type=Path, default=RESULTS / "sweep_pruning")
+    parser.add_argument("--out", type=Path, help="default: bench/results/sweep_pruning[_smoke]")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
+    args.out = args.out or RESULTS / ("sweep_pruning_smoke" if args.smoke else "sweep_pruning")
     runs = []
     for seed in args.seeds:
         run = {"seed": seed}

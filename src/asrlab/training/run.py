@@ -9,7 +9,6 @@ from typing import Any
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import Timer
 
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.folds import fold_of
@@ -31,6 +30,7 @@ from asrlab.training.preflight.joint import check_joint_size
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import RUN_INFO, run_info, write_run_info
 from asrlab.training.threads import set_threads
+from asrlab.training.train_time import train_seconds
 from asrlab.training.utterances import UtteranceCounts
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
         trainer.callbacks.append(pruning)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
-    train_seconds = _train_seconds(trainer)  # before testing restores the best checkpoint's Timer
+    seconds = train_seconds(trainer)  # before testing restores the best checkpoint's Timer
 
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if checkpoint is not None else ""
@@ -92,7 +92,7 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
         "test_loss": test["test/loss"],
         "best_val_wer": float(best_score) if best_score is not None else None,
         "num_params": sum(p.numel() for p in model.parameters()),
-        "train_seconds": train_seconds,
+        "train_seconds": seconds,
         **model.decode_speed.compute(),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
@@ -136,13 +136,6 @@ def _record_fold(run_dir: Path, datamodule: ASRDataModule) -> dict[str, Any]:
     text = json.dumps(fold.record(), indent=2) + "\n"
     write_atomically(run_dir / "speaker_fold.json", lambda path: path.write_text(text))
     return {"speaker_fold": fold.record()}
-
-
-def _train_seconds(trainer: pl.Trainer) -> float | None:
-    """Seconds of training over all the run's parts, to 0.01 s: the `Timer` callback's (which
-    checkpoints carry to a resumed part); None when the callbacks have no Timer."""
-    timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
-    return round(timers[0].time_elapsed("train"), 2) if timers else None
 
 
 def _averaged_for_test(trainer: pl.Trainer) -> str:

@@ -10,6 +10,7 @@ import optuna
 import pytorch_lightning as pl
 
 from asrlab.training.pruners import build_pruner
+from asrlab.training.train_time import train_seconds
 
 log = logging.getLogger(__name__)
 PRUNED_FILE = "pruned.json"
@@ -22,7 +23,7 @@ class TrialNotFound(LookupError):
 class OptunaPruning(pl.Callback):
     """After each validation, rank 0 reports `monitor` at the epoch (0-based) to trial
     `number` of `study_name` in `storage`; when the pruner prunes it, every rank raises
-    `optuna.TrialPruned` after rank 0 wrote `run_dir/pruned.json` (epoch, value).
+    `optuna.TrialPruned` after rank 0 wrote `run_dir/pruned.json` (epoch, value, train_seconds).
 
     A trial that is no longer running (a run repeated from a trial's folder) is not reported to.
     """
@@ -75,5 +76,6 @@ class OptunaPruning(pl.Callback):
         epoch = trainer.current_epoch
         if trainer.is_global_zero:
             record: dict[str, Any] = {"epoch": epoch, "monitor": self.monitor, "value": value}
+            record["train_seconds"] = train_seconds(trainer)
             (self.run_dir / PRUNED_FILE).write_text(json.dumps(record, indent=2) + "\n")
         raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.monitor} {value}")
