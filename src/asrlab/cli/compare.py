@@ -5,7 +5,6 @@ from argparse import Namespace
 from collections.abc import Sequence
 from pathlib import Path
 
-from asrlab.tools.compare.plots import write_plots
 from asrlab.tools.compare.report import print_tables, write_csv, write_markdown
 from asrlab.tools.compare.runs import METRIC_CHOICES, load_runs, rank, shown_keys, varied_keys
 from asrlab.tools.compare.significance import (
@@ -15,6 +14,9 @@ from asrlab.tools.compare.significance import (
     versus_baseline,
 )
 from asrlab.training.utterances import UtterancesError
+
+# The figures' names, as asrlab.tools.compare.plots.PLOTS has them (that module loads matplotlib).
+PLOT_NAMES = ("params", "time", "curves")
 
 
 def run_paths_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -60,6 +62,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="a run folder: add each run's test WER difference to it, with a 95%% paired "
         "bootstrap interval and the probability of improvement",
     )
+    parser.add_argument(
+        "--plots",
+        nargs="*",
+        choices=PLOT_NAMES,
+        default=list(PLOT_NAMES),
+        metavar="NAME",
+        help="the figures to draw: params (test WER vs parameters), time (vs training seconds), "
+        "curves (val WER); `--plots` alone draws none (default: all three)",
+    )
     args = parse_run_paths(parser, argv)
     runs, failed = load_runs([*args.paths, *([args.baseline] if args.baseline else [])])
     names = ", ".join(map(str, args.paths))
@@ -84,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_csv(out_dir / "runs.csv", ranked, keys, versus)
     name = baseline.name if baseline else None
     write_markdown(out_dir / "runs.md", ranked, failed, shown, args.metric, versus, name)
-    plots = write_plots(out_dir, ranked, shown)
-    written = ["runs.csv", "runs.md", *(path.name for path in plots)]
+    written = ["runs.csv", "runs.md"]
+    if args.plots:
+        # Imported here: matplotlib is half of the command's start-up.
+        from asrlab.tools.compare.plots import write_plots
+
+        written += [path.name for path in write_plots(out_dir, ranked, shown, args.plots)]
     print(f"wrote {', '.join(written)} to {out_dir}")
