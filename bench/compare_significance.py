@@ -2,11 +2,14 @@
 
 Writes --runs fake finished run folders (a config, metrics.json and a test_utterances.npz of
 --utterances utterances each, one test set) into a temporary folder, then times the installed
-`asrlab-compare FOLDER --baseline RUN` end to end (start-up, reading, the paired bootstrap, the
-tables and plots) and the same without --baseline, alternately, --repeats times each (wall and CPU
-seconds: on a shared machine the CPU seconds are the steadier figure), and reading with the
-paired bootstrap alone in this process. Target: the command under 5 s for 20 runs of 5,000
-utterances. Writes bench/results/compare_significance.json.
+console script as a user runs it, `asrlab-compare FOLDER --baseline RUN` (start-up, reading, the
+paired bootstrap, the tables and the three plots written under FOLDER/compare), the same without
+--baseline and with `--plots` alone (no figures), and the start-up alone (`import
+asrlab.cli.compare` in a fresh interpreter), in turn, --repeats times each (wall and CPU seconds:
+on a shared machine the CPU seconds are the steadier figure), and reading with the paired
+bootstrap alone in this process; the load averages (1, 5, 15 min, as `uptime`) before and after.
+Target: the command under 5 s for 20 runs of 5,000 utterances. Writes
+bench/results/compare_significance.json.
 
     python bench/compare_significance.py [--runs 20] [--utterances 5000] [--repeats 3]
 """
@@ -71,14 +74,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     script = str(Path(sys.executable).parent / "asrlab-compare")
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "runs"
         baseline = write_runs(root, args.runs, args.utterances)[0]
-        plain = [script, str(root), "--out", str(Path(tmp) / "o")]
-        timed: dict[str, list[tuple[float, float]]] = {"with_baseline": [], "without": []}
+        versus = [script, str(root), "--baseline", str(baseline)]
+        commands = {
+            "with_baseline": versus,
+            "without": [script, str(root)],
+            "with_baseline_no_plots": [*versus, "--plots"],
+            "start_up": [sys.executable, "-c", "import asrlab.cli.compare"],
+        }
+        timed: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.repeats):
-            timed["with_baseline"].append(timed_run([*plain, "--baseline", str(baseline)]))
-            timed["without"].append(timed_run(plain))
+            for name, command in commands.items():
+                timed[name].append(timed_run(command))
         runs, _ = load_runs([root], val_curves=False)
         start = time.perf_counter()
         versus_baseline(runs, find_baseline(runs, baseline), set())
@@ -93,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     result["target_seconds"] = TARGET_SECONDS
     result["meets_target_wall"] = result["with_baseline_wall_median"] < TARGET_SECONDS
     result["meets_target_cpu"] = result["with_baseline_cpu_median"] < TARGET_SECONDS
-    result["load_average"] = os.getloadavg()[0]
+    result["load_average_before"] = [round(load, 2) for load in load_before]
+    result["load_average_after"] = [round(load, 2) for load in os.getloadavg()]
     write_result("compare_significance", result)
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from asrlab.cli.compare import main
+from asrlab.cli.compare import PLOT_NAMES, main
+from asrlab.tools.compare.plots import PLOTS
 from asrlab.tools.compare.runs import (
     Run,
     load_runs,
@@ -136,6 +137,27 @@ def test_console_script(sweep: Path, tmp_path: Path) -> None:
     done = subprocess.run([script, str(empty)], capture_output=True, text=True)
     assert done.returncode == 1
     assert "no run folders" in done.stderr and str(empty) in done.stderr
+
+
+def test_plots_option_draws_only_the_figures_named(
+    sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert PLOT_NAMES == tuple(PLOTS)
+    main([str(sweep), "--out", str(tmp_path / "time"), "--plots", "time"])
+    assert sorted(p.name for p in (tmp_path / "time").glob("*.png")) == ["wer_vs_time.png"]
+    main([str(sweep), "--out", str(tmp_path / "none"), "--plots"])
+    assert not list((tmp_path / "none").glob("*.png"))
+    assert "wrote runs.csv, runs.md to" in capsys.readouterr().out
+
+
+def test_start_up_loads_no_plotting_training_or_tensorboard_library() -> None:
+    """matplotlib, Hydra, torch, Lightning and TensorBoard are most of the command's start-up:
+    each is imported only where a run needs it (figures asked for, event files found)."""
+    heavy = ["matplotlib", "hydra", "torch", "pytorch_lightning", "tensorboard"]
+    code = f"import sys, asrlab.cli.compare; print(sorted(set({heavy}) & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_run_names_are_short_and_tell_sweeps_apart() -> None:

@@ -1,5 +1,6 @@
 """asrlab-reproduce: a deterministic CPU run, rerun from its folder alone, matches bit for bit."""
 
+import hashlib
 import json
 import logging
 import os
@@ -11,7 +12,8 @@ import pytest
 import torch
 
 from asrlab.cli import reproduce
-from asrlab.cli.reproduce import check_environment
+from asrlab.cli.reproduce import check_environment, check_init_from
+from asrlab.training.init_from import InitFromChangedError
 from asrlab.training.run_info import RUN_INFO, run_info, warn_on_differences
 from asrlab.training.threads import set_threads
 from helpers import manifest_overrides
@@ -104,3 +106,37 @@ def test_threads_are_compared_as_the_rerun_sets_them(
         check_environment(tmp_path)
     torch.set_num_threads(before)
     assert "threads" not in caplog.text  # (a dirty checkout is listed too)
+
+
+def test_refuses_an_init_from_checkpoint_other_than_the_recorded(tmp_path: Path) -> None:
+    """The digest run_info.json recorded is checked on the file the rerun would load: changed or
+    missing is refused naming the file and both digests; a copy of the same bytes elsewhere,
+    given by an override, is the same checkpoint; a rerun from `ckpt_path` loads none."""
+    checkpoint, copy = tmp_path / "pre.ckpt", tmp_path / "moved" / "pre.ckpt"
+    checkpoint.write_bytes(b"weights")
+    copy.parent.mkdir()
+    copy.write_bytes(b"weights")
+    recorded = {"path": str(checkpoint), "sha256": hashlib.sha256(b"weights").hexdigest()}
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text(f"init_from: {checkpoint}\nckpt_path: null\n")
+    (run / RUN_INFO).write_text(json.dumps({**run_info(1), "init_from": recorded}))
+    check_init_from(run, [])
+    check_init_from(run, [f"init_from={copy}"])
+
+    checkpoint.write_bytes(b"other weights")
+    with pytest.raises(InitFromChangedError) as error:
+        check_init_from(run, [])
+    changed = hashlib.sha256(b"other weights").hexdigest()
+    assert f"init_from={checkpoint}: SHA-256 {changed}" in str(error.value)
+    assert f"started from {checkpoint} of SHA-256 {recorded['sha256']}" in str(error.value)
+    check_init_from(run, ["ckpt_path=last"])
+    check_init_from(run, ["init_from=null"])
+
+    checkpoint.unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        reproduce.main([str(run), "--out", str(tmp_path / "again")])
+    assert str(exit_info.value).startswith(
+        f"asrlab-reproduce: init_from={checkpoint}: SHA-256 none"
+    )
+    assert "\n" not in str(exit_info.value) and not (tmp_path / "again").exists()

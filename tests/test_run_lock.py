@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from asrlab.training.checkpoint_io import remove_leftovers
-from asrlab.training.run_lock import LOCK, RunFolderInUseError, hold_run_folder
+from asrlab.training.run_lock import LOCK, RunFolderInUseError, RunLock, hold_run_folder
 
 
 def test_second_holder_refuses_naming_the_first(tmp_path: Path) -> None:
@@ -25,6 +26,16 @@ def test_second_holder_refuses_naming_the_first(tmp_path: Path) -> None:
     assert "\n" not in message and "hydra.run.dir" in message
     with hold_run_folder(tmp_path):  # released
         pass
+
+
+def test_the_callback_refuses_with_one_line_hydra_does_not_turn_into_a_warning(
+    tmp_path: Path,
+) -> None:
+    config = OmegaConf.create({"hydra": {"run": {"dir": str(tmp_path)}}})
+    with hold_run_folder(tmp_path):
+        with pytest.raises(SystemExit) as refused:
+            RunLock().on_run_start(config)
+    assert str(refused.value).startswith(f"asrlab-train: {tmp_path} is in use by the run of pid ")
 
 
 def test_lock_of_a_killed_run_is_taken_over_with_a_warning(
@@ -74,5 +85,8 @@ def test_train_and_resume_into_a_running_run_refuse_before_writing(tmp_path: Pat
         resume = _cli("asrlab-resume", str(run), cwd=tmp_path)
     for refused in (train, resume):
         assert refused.returncode != 0
-        assert f"{run} is in use by the run of pid {os.getpid()} on " in refused.stderr
+        assert (
+            f"asrlab-train: {run} is in use by the run of pid {os.getpid()} on " in refused.stderr
+        )
+        assert "Traceback" not in refused.stderr
     assert (run / ".hydra" / "config.yaml").read_text() == "seed: 1\nckpt_path: null\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from hydra.core.hydra_config import HydraConfig
 
-from asrlab.training.sweep_dirs import MAX_NAME_CHARS, trial_dir, working_dir
+from asrlab.training.resolvers import MAX_NAME_CHARS, trial_dir, working_dir
 
 
 def test_a_trial_is_named_by_its_number_and_swept_values_cut_short() -> None:

@@ -1,10 +1,14 @@
 """data.source.fold=all in a multirun: a sweep over the speaker folds found in the data."""
 
+import sys
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig, open_dict, read_write
 
+from asrlab.cli import train
+from asrlab.data.datasets.fsdd import LAYOUT
 from asrlab.training.fold_sweep import FoldSweep, expand_folds
 from asrlab.training.sweep_dirs import SweptKeysOnly
 from helpers import write_recordings
@@ -44,3 +48,28 @@ def test_other_multiruns_are_left_alone(tmp_path: Path) -> None:
     FoldSweep().on_multirun_start(cfg)
     assert list(cfg.hydra.overrides.task) == ["seed=1,2"]
     assert expand_folds(["+data.source.fold=3", "seed=1"], 2) == ["seed=1", "data.source.fold=0,1"]
+
+
+def test_no_speakers_to_fold_stops_the_multirun_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    """Hydra turns a callback's exceptions into warnings and launches the trials anyway: the
+    fold sweep's input errors end asrlab-train with their message alone, before any trial."""
+    recordings = tmp_path / "fsdd" / "recordings"
+    recordings.mkdir(parents=True)
+    sweep = tmp_path / "sweep"
+    overrides = ["data=fsdd", f"data.source.root={recordings.parent}", "data.source.folds=speaker"]
+    argv = ["asrlab-train", "-m", *overrides, "data.source.fold=all", f"hydra.sweep.dir={sweep}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    with pytest.raises(SystemExit) as exit_info:
+        train.main()
+    assert str(exit_info.value) == (
+        f"asrlab-train: fsdd: no recordings in {recordings}; expected {LAYOUT}"
+    )
+    stderr = capfd.readouterr().err
+    assert "Traceback" not in stderr and not [w for w in recwarn if "FoldSweep" in str(w.message)]
+    assert not (sweep / "0").exists()

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from asrlab.tools.compare.pareto import fronts
-from asrlab.tools.compare.plots import write_plots
 from asrlab.tools.compare.report import print_tables, write_csv, write_markdown
 from asrlab.tools.compare.runs import METRIC_CHOICES, load_runs, rank, shown_keys, varied_keys
 from asrlab.tools.compare.significance import (
@@ -16,6 +15,9 @@ from asrlab.tools.compare.significance import (
     versus_baseline,
 )
 from asrlab.training.utterances import UtterancesError
+
+# The figures' names, as asrlab.tools.compare.plots.PLOTS has them (that module loads matplotlib).
+PLOT_NAMES = ("params", "time", "curves", "pareto")
 
 
 def run_paths_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -61,6 +63,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="a run folder: add each run's test WER difference to it, with a 95%% paired "
         "bootstrap interval and the probability of improvement",
     )
+    parser.add_argument(
+        "--plots",
+        nargs="*",
+        choices=PLOT_NAMES,
+        default=list(PLOT_NAMES),
+        metavar="NAME",
+        help="the figures to draw: params (test WER vs parameters), time (vs training seconds), "
+        "curves (val WER), pareto (the Pareto fronts of WER against parameters and decoding "
+        "RTF); `--plots` alone draws none (default: all four)",
+    )
     args = parse_run_paths(parser, argv)
     runs, failed = load_runs([*args.paths, *([args.baseline] if args.baseline else [])])
     names = ", ".join(map(str, args.paths))
@@ -86,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_csv(out_dir / "runs.csv", ranked, keys, versus, pareto)
     name = baseline.name if baseline else None
     write_markdown(out_dir / "runs.md", ranked, failed, shown, args.metric, versus, name, pareto)
-    plots = write_plots(out_dir, ranked, shown, pareto)
-    written = ["runs.csv", "runs.md", *(path.name for path in plots)]
+    written = ["runs.csv", "runs.md"]
+    if args.plots:
+        # Imported here: matplotlib is half of the command's start-up.
+        from asrlab.tools.compare.plots import write_plots
+
+        plots = write_plots(out_dir, ranked, shown, pareto, args.plots)
+        written += [path.name for path in plots]
     print(f"wrote {', '.join(written)} to {out_dir}")

@@ -3,7 +3,8 @@
 Both run `asrlab-train --config-path RUN/.hydra --config-name config`: the run's composed
 config, with any extra overrides after it. First they compare the environment recorded in the
 run folder (`run_info.json`) with the current one and warn about each difference that could
-break bit-for-bit equality.
+break bit-for-bit equality, and refuse to start from an `init_from` checkpoint other than the
+one recorded (its SHA-256).
 """
 
 import argparse
@@ -11,10 +12,13 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from asrlab.cli import train
+from asrlab.training.init_from import InitFromChangedError, check_recorded
 from asrlab.training.run_info import read_run_info, run_info, warn_on_differences
 from asrlab.training.threads import set_threads
 
@@ -30,9 +34,35 @@ def check_environment(run: Path) -> None:
     warn_on_differences(recorded, current)
 
 
+def _rerun_value(run: Path, overrides: list[str], key: str) -> Any:
+    """The top-level `key` of the rerun's config: the run's, or the overrides' last for it."""
+    value = OmegaConf.load(run / ".hydra" / "config.yaml").get(key)
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.key_or_group == key:
+            value = None if override.is_delete() else override.value()
+    return value
+
+
+def check_init_from(run: Path, overrides: list[str]) -> None:
+    """Raises InitFromChangedError if the rerun would start from an `init_from` checkpoint
+    whose SHA-256 is not the one the run recorded (a rerun with `ckpt_path` loads none)."""
+    recorded = read_run_info(run).get("init_from")
+    path = _rerun_value(run, overrides, "init_from")
+    if (
+        recorded is not None
+        and path is not None
+        and _rerun_value(run, overrides, "ckpt_path") is None
+    ):
+        check_recorded(path, recorded)
+
+
 def _train(run: Path, out: Path, overrides: list[str]) -> None:
     """Runs asrlab-train on the run's saved config, writing into `out`."""
     check_environment(run)
+    try:
+        check_init_from(run, overrides)
+    except InitFromChangedError as err:
+        raise SystemExit(f"asrlab-reproduce: {err}") from None  # resume loads ckpt_path
     sys.argv = [
         "asrlab-train",
         "--config-path",

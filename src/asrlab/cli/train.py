@@ -6,37 +6,16 @@ import os
 import sys
 
 import hydra
-from omegaconf import DictConfig, MissingMandatoryValue
+from omegaconf import DictConfig
 
 from asrlab.cli.quiet import quiet
 from asrlab.cli.smoke import shrinkable
-from asrlab.data.audio import AudioError
-from asrlab.data.datasets.cache import DatasetError
-from asrlab.data.manifest import ManifestError
-from asrlab.decoders.lm import ARPAError
-from asrlab.decoders.resolve import DecoderConfigError
-from asrlab.training.init_from import InitMismatchError
-from asrlab.training.preflight.run import PreflightError
+from asrlab.training.input_errors import INPUT_ERRORS
 from asrlab.training.run import train
 from asrlab.training.trial import run_trial
 from asrlab.trust.configs import UntrustedTargetError, check_command_line
-from asrlab.trust.pickles import UnsafeCheckpointError
 
 log = logging.getLogger(__name__)
-
-# Errors in what the user gave (data, config, checkpoints), whose message says what to fix.
-INPUT_ERRORS = (
-    ARPAError,
-    AudioError,
-    DatasetError,
-    DecoderConfigError,
-    InitMismatchError,
-    ManifestError,
-    MissingMandatoryValue,
-    PreflightError,
-    UnsafeCheckpointError,
-    UntrustedTargetError,
-)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")

@@ -8,6 +8,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
 from asrlab.data.folds import ALL, speakers_of
+from asrlab.training.input_errors import INPUT_ERRORS, exit_from_callback
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,10 @@ class FoldSweep(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if OmegaConf.select(config, KEY) != ALL:
             return
-        speakers = speakers_of(config.data.source)
+        try:
+            speakers = speakers_of(config.data.source)
+        except INPUT_ERRORS as error:
+            raise exit_from_callback(error) from None
         task = list(config.hydra.overrides.task)
         with read_write(config.hydra):
             config.hydra.overrides.task = expand_folds(task, len(speakers))

@@ -34,6 +34,28 @@ class InitMismatchError(ValueError):
     """`init.strict`: a named module is absent from the checkpoint, or its tensors differ."""
 
 
+class InitFromChangedError(ValueError):
+    """A rerun would start from another checkpoint than the one its run recorded (SHA-256)."""
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, hex."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def check_recorded(path: str | Path, recorded: dict[str, Any]) -> None:
+    """Raises InitFromChangedError naming `path` and both digests unless the file at `path` is
+    the one `recorded` (run_info.json's `init_from`: path and SHA-256) describes."""
+    path = Path(path)
+    digest = sha256_of(path) if path.is_file() else "none: no such file"
+    if digest != recorded["sha256"]:
+        raise InitFromChangedError(
+            f"init_from={path}: SHA-256 {digest}, but the run started from {recorded['path']} "
+            f"of SHA-256 {recorded['sha256']}: give init_from=THAT_FILE to reproduce the run"
+        )
+
+
 def _shape(value: Any) -> str:
     return str(tuple(value.shape)) if isinstance(value, torch.Tensor) else type(value).__name__
 
@@ -117,11 +139,7 @@ def init_from_checkpoint(
     }
     if skipped and strict:
         copied = {}
-    with path.open("rb") as f:
-        record = {
-            "path": str(path.resolve()),
-            "sha256": hashlib.file_digest(f, "sha256").hexdigest(),
-        }
+    record = {"path": str(path.resolve()), "sha256": sha256_of(path)}
     lines = [f"{key}: {why}" for key, why in skipped.items()]
     report = {**record, "modules": list(modules), "strict": strict, "copied": sorted(copied)}
     text = json.dumps({**report, "skipped": lines}, indent=2) + "\n"

@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 
 from asrlab.storage import locked
 from asrlab.training.checkpoint_io import remove_leftovers
+from asrlab.training.input_errors import exit_from_callback
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,8 @@ class RunLock(Callback):
             return
         try:
             self._held.enter_context(hold_run_folder(Path(config.hydra.run.dir)))
-        except RunFolderInUseError as error:  # Hydra turns a callback's exceptions into warnings
-            raise SystemExit(str(error)) from None
+        except RunFolderInUseError as error:
+            raise exit_from_callback(error) from None
         self._holding = True
         atexit.register(self._held.close)  # also when a signal ends the run with SystemExit
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrlab.model.encoders.masking import strided_lengths, zero_padding
+from asrlab.model.encoders.conv2d import FrameConvs, MaskedConv2d
+from asrlab.model.encoders.masking import strided_lengths
 from asrlab.model.encoders.rnn import GRUEncoder
 
 
@@ -22,20 +23,18 @@ class ConvBlock2d(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
-        padding = (kernel_size[0] // 2, kernel_size[1] // 2)
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)
+        self.conv = MaskedConv2d(in_channels, out_channels, kernel_size, stride)
         self.norm = nn.LayerNorm(out_channels)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """x: (B, C, T, F), lengths: (B,) -> (B, C', T', F'), (B,) new lengths."""
-        x = self.conv(zero_padding(x, lengths, time_dim=2))
+        x, lengths = self.conv(x, lengths)
         x = self.norm(x.transpose(1, 3)).transpose(1, 3)
-        return self.dropout(F.gelu(x)), self.output_frames(lengths)
+        return self.dropout(F.gelu(x)), lengths
 
     def output_frames(self, n: int | Tensor) -> int | Tensor:
-        conv = self.conv
-        return strided_lengths(n, conv.kernel_size[0], conv.stride[0], 2 * conv.padding[0])
+        return self.conv.output_frames(n)
 
 
 class CRNNEncoder(nn.Module):
@@ -80,7 +79,7 @@ class CRNNEncoder(nn.Module):
             blocks.append(ConvBlock2d(channels, out_channels, kernel, stride, dropout))
             channels = out_channels
             freq = strided_lengths(freq, kernel[1], stride[1], 2 * (kernel[1] // 2))
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks = FrameConvs(blocks)
         self.rnn = GRUEncoder(
             channels * freq, hidden_size, num_layers, bidirectional, dropout, subsample=1
         )
@@ -92,13 +91,7 @@ class CRNNEncoder(nn.Module):
 
         Outputs beyond each length are zero.
         """
-        x = x.unsqueeze(1)
-        for block in self.blocks:
-            x, lengths = block(x, lengths)
-        # (B, C, T', F') -> (B, T', C * F')
-        return self.rnn(x.transpose(1, 2).flatten(2), lengths)
+        return self.rnn(*self.blocks(x, lengths))
 
     def output_frames(self, n: int | Tensor) -> int | Tensor:
-        for block in self.blocks:
-            n = block.output_frames(n)
-        return self.rnn.output_frames(n)
+        return self.rnn.output_frames(self.blocks.output_frames(n))

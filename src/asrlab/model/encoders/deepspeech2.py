@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from asrlab.model.encoders.conv2d import FrameConvs, MaskedConv2d
 from asrlab.model.encoders.masking import length_mask, strided_lengths, zero_padding
 from asrlab.model.encoders.quartznet import MaskedBatchNorm1d
 
@@ -24,22 +25,19 @@ class ConvBatchNorm2d(nn.Module):
         stride: tuple[int, int],
     ) -> None:
         super().__init__()
-        padding = (kernel_size[0] // 2, kernel_size[1] // 2)
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)
+        self.conv = MaskedConv2d(in_channels, out_channels, kernel_size, stride)
         self.norm = MaskedBatchNorm1d(out_channels)
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """x: (B, C, T, F), lengths: (B,) -> (B, C', T', F'), (B,) new lengths."""
-        x = self.conv(zero_padding(x, lengths, time_dim=2))
-        lengths = self.output_frames(lengths)
+        x, lengths = self.conv(x, lengths)
         valid = length_mask(lengths.to(x.device), x.size(2))
         valid = valid.unsqueeze(-1).expand(-1, -1, x.size(3)).flatten(1)  # (B, T' * F')
         x = self.norm(x.flatten(2), valid).view_as(x)
         return F.hardtanh(x, 0.0, 20.0), lengths
 
     def output_frames(self, n: int | Tensor) -> int | Tensor:
-        conv = self.conv
-        return strided_lengths(n, conv.kernel_size[0], conv.stride[0], 2 * conv.padding[0])
+        return self.conv.output_frames(n)
 
 
 class BatchRNN(nn.Module):
@@ -108,7 +106,7 @@ class DeepSpeech2Encoder(nn.Module):
                 ConvBatchNorm2d(channels, out_channels, (k_time, k_freq), (t_stride, f_stride))
             )
             channels, freq = out_channels, strided_lengths(freq, k_freq, f_stride, k_freq - 1)
-        self.convs = nn.ModuleList(convs)
+        self.convs = FrameConvs(convs)
         self.rnns = nn.ModuleList(
             BatchRNN(channels * freq if i == 0 else hidden_size, hidden_size, rnn, norm=i > 0)
             for i in range(num_layers)
@@ -122,10 +120,7 @@ class DeepSpeech2Encoder(nn.Module):
 
         Outputs beyond each length are zero.
         """
-        x = x.unsqueeze(1)
-        for conv in self.convs:
-            x, lengths = conv(x, lengths)
-        x = x.transpose(1, 2).flatten(2)  # (B, C, T', F') -> (B, T', C * F')
+        x, lengths = self.convs(x, lengths)
         for rnn in self.rnns:
             x = rnn(x, lengths)
         valid = length_mask(lengths.to(x.device), x.size(1))
@@ -133,6 +128,4 @@ class DeepSpeech2Encoder(nn.Module):
         return zero_padding(x, lengths), lengths
 
     def output_frames(self, n: int | Tensor) -> int | Tensor:
-        for conv in self.convs:
-            n = conv.output_frames(n)
-        return n
+        return self.convs.output_frames(n)

@@ -12,7 +12,13 @@ from asrlab.tools.compare.pareto import Front
 from asrlab.tools.compare.report import METRIC_COLUMNS, settings_label
 from asrlab.tools.compare.runs import Run
 
-PLOTS = ("wer_vs_params.png", "wer_vs_time.png", "val_wer_curves.png", "pareto_front.png")
+# Each figure by the name `asrlab-compare --plots` takes, and its file.
+PLOTS = {
+    "params": "wer_vs_params.png",
+    "time": "wer_vs_time.png",
+    "curves": "val_wer_curves.png",
+    "pareto": "pareto_front.png",
+}
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -108,12 +114,20 @@ def _fronts(path: Path, ranked: Sequence[Run], fronts: Sequence[Front]) -> None:
 
 
 def write_plots(
-    out_dir: Path, ranked: Sequence[Run], keys: Sequence[str], fronts: Sequence[Front] = ()
+    out_dir: Path,
+    ranked: Sequence[Run],
+    keys: Sequence[str],
+    fronts: Sequence[Front] = (),
+    names: Sequence[str] = tuple(PLOTS),
 ) -> list[Path]:
-    """The PLOTS in `out_dir`."""
-    paths = [out_dir / name for name in PLOTS]
-    _scatter(paths[0], ranked, "num_params", "parameters", log_x=True)
-    _scatter(paths[1], ranked, "train_seconds", "training seconds", log_x=False)
-    _curves(paths[2], ranked, keys)
-    _fronts(paths[3], ranked, fronts)
+    """The PLOTS of `names` in `out_dir`, in that order."""
+    draw = {
+        "params": lambda path: _scatter(path, ranked, "num_params", "parameters", log_x=True),
+        "time": lambda path: _scatter(path, ranked, "train_seconds", "training seconds", False),
+        "curves": lambda path: _curves(path, ranked, keys),
+        "pareto": lambda path: _fronts(path, ranked, fronts),
+    }
+    paths = [out_dir / PLOTS[name] for name in names]
+    for name, path in zip(names, paths, strict=True):
+        draw[name](path)
     return paths

@@ -156,6 +156,16 @@ def table(
     return header, rows
 
 
+def _unranked_table(runs: Sequence[FailedRun], noun: str, column: str, why: list[str]) -> Table:
+    """The `runs` (counted as `noun`s) with their overrides and, under `column`, `why`."""
+    listing = Table(title=count(runs, noun))
+    for title in ("run", "overrides", column):
+        listing.add_column(title)
+    for run, reason in zip(runs, why, strict=True):
+        listing.add_row(run.name, " ".join(run.overrides), reason)
+    return listing
+
+
 def print_tables(
     ranked: Sequence[Run],
     failed: Sequence[FailedRun],
@@ -180,19 +190,11 @@ def print_tables(
     pruned = [run for run in failed if run.pruned is not None]
     failed = [run for run in failed if run.pruned is None]
     if pruned:
-        pruned_table = Table(title=f"{count(pruned, 'pruned trial')}")
-        for title in ("run", "overrides", "pruned"):
-            pruned_table.add_column(title)
-        for run in pruned:
-            pruned_table.add_row(run.name, " ".join(run.overrides), pruned_summary(run.pruned))
-        tables.append(pruned_table)
+        why = [pruned_summary(run.pruned) for run in pruned]
+        tables.append(_unranked_table(pruned, "pruned trial", "pruned", why))
     if failed:
-        failed_table = Table(title=f"{count(failed, 'failed or unfinished run')}")
-        for title in ("run", "overrides", "error"):
-            failed_table.add_column(title)
-        for run in failed:
-            failed_table.add_row(run.name, " ".join(run.overrides), error_summary(run.error))
-        tables.append(failed_table)
+        why = [error_summary(run.error) for run in failed]
+        tables.append(_unranked_table(failed, "failed or unfinished run", "error", why))
     console = Console()
     if not console.is_terminal:
         # A file or a pipe has no width to fit: print the tables whole, not squeezed to 80.

@@ -11,7 +11,6 @@ from typing import Any, NamedTuple
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from yaml import YAMLError
 
 CONFIG = Path(".hydra") / "config.yaml"
@@ -174,6 +173,11 @@ def read_val_wer(run_dir: Path) -> list[ValPoint]:
 def _tensorboard_val_wer(run_dir: Path) -> dict[int, ValPoint]:
     points: dict[int, ValPoint] = {}
     event_dirs = {f.parent for f in run_dir.rglob("events.out.tfevents.*")}
+    if not event_dirs:
+        return points
+    # Imported here: 0.1-0.3 s of start-up that runs without TensorBoard logs do not need.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     for event_dir in sorted(event_dirs):
         events = EventAccumulator(str(event_dir), size_guidance=SIZE_GUIDANCE).Reload()
         tags = events.Tags()["scalars"]
