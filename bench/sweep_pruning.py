@@ -2,8 +2,9 @@
 size, over lr x hidden size x dropout) without pruning and with the median pruner, for two
 sampler seeds: the trials' training seconds summed (each trial's own, from its metrics.json or
 pruned.json: a trial is not charged for the partner it ran beside, nor for preparing data), the
-sweep's wall-clock seconds, and the best val WER of each. The target: pruned reaches a best val
-WER within 10% (relative) of the unpruned one in at most half the training seconds.
+sweep's wall-clock seconds, the epochs trained (which the machine's load does not change), and
+the best val WER of each. The target: pruned reaches a best val WER within 10% (relative) of the
+unpruned one in at most half the training seconds.
 
 Each sweep goes to bench/results/sweep_pruning/seedS/PRUNER (its study: optuna.db there); the
 result to bench/results/sweep_pruning.json. A sweep folder without optimization_results.yaml
@@ -64,26 +65,31 @@ def sweep(folder: Path, pruner: str, seed: int, args: argparse.Namespace) -> dic
         subprocess.run(command, env=env, check=True)
         wall.write_text(f"{time.perf_counter() - start:.1f}\n")
     study = optuna.load_study(study_name="bench", storage=f"sqlite:///{folder / 'optuna.db'}")
+    trained = trial_training(folder)
     trials = [t for t in study.trials if t.datetime_complete is not None]
     complete = [t.value for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     states = [t.state.name for t in trials]
     return {
-        "trial_seconds": round(sum(trial_seconds(folder)), 1),
+        "trial_seconds": round(sum(seconds for seconds, _ in trained), 1),
+        "epochs": sum(epochs for _, epochs in trained),
         "wall_seconds": float(wall.read_text()) if wall.is_file() else None,
         "best_val_wer": min(complete) if complete else None,
         "trials": {state: states.count(state) for state in sorted(set(states))},
     }
 
 
-def trial_seconds(folder: Path) -> list[float]:
-    """Each finished trial's own training seconds: metrics.json's, or pruned.json's."""
-    seconds = []
+def trial_training(folder: Path) -> list[tuple[float, int]]:
+    """Each finished trial's own training seconds and epochs trained: its metrics.json's, or
+    its pruned.json's (pruned after epoch E, counted from 0: E + 1 epochs)."""
+    trained = []
     for trial in sorted(p for p in folder.iterdir() if p.is_dir()):
-        for name in ("metrics.json", "pruned.json"):
-            if (path := trial / name).is_file():
-                seconds.append(json.loads(path.read_text())["train_seconds"])
-                break
-    return seconds
+        if (path := trial / "metrics.json").is_file():
+            metrics = json.loads(path.read_text())
+            trained.append((metrics["train_seconds"], metrics["epochs"]))
+        elif (path := trial / "pruned.json").is_file():
+            pruned = json.loads(path.read_text())
+            trained.append((pruned["train_seconds"], pruned["epoch"] + 1))
+    return trained
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -103,6 +109,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             run[pruner] = sweep(args.out / f"seed{seed}" / pruner, pruner, seed, args)
         unpruned, pruned = run["none"], run["median"]
         run["time_ratio"] = round(pruned["trial_seconds"] / unpruned["trial_seconds"], 3)
+        run["epoch_ratio"] = round(pruned["epochs"] / unpruned["epochs"], 3)
         if unpruned["best_val_wer"] and pruned["best_val_wer"] is not None:
             run["wer_ratio"] = round(pruned["best_val_wer"] / unpruned["best_val_wer"], 3)
             run["target_met"] = run["time_ratio"] <= TIME_TARGET and run["wer_ratio"] <= WER_TARGET

@@ -18,5 +18,5 @@ def test_the_smoke_bench_sums_up_both_sweeps(
     (run,) = result["runs"]
     for pruner in sweep_pruning.PRUNERS:
         assert run[pruner]["trials"] == {"COMPLETE": 2} and run[pruner]["trial_seconds"] > 0
-        assert 0 <= run[pruner]["best_val_wer"]
+        assert 0 <= run[pruner]["best_val_wer"] and run[pruner]["epochs"] == 2
     assert run["time_ratio"] > 0 and "target_met" in run
