@@ -192,3 +192,20 @@ def test_deepspeech2_names_the_rnns_it_knows() -> None:
         ValueError, match=r"encoder.rnn must be one of \['gru', 'lstm'\], got 'rnn'"
     ):
         DeepSpeech2Encoder(FEATURES, rnn="rnn")
+
+
+@pytest.mark.parametrize("kernel", [(3, 4), (3, 5), (2, 6)])
+def test_deepspeech2_sizes_its_first_rnn_for_any_frequency_kernel(kernel: tuple[int, int]) -> None:
+    encoder = DeepSpeech2Encoder(
+        FEATURES,
+        conv_channels=(3,),
+        kernel_sizes=(kernel,),
+        time_strides=(1,),
+        freq_strides=(2,),
+        hidden_size=5,
+        num_layers=1,
+    )
+    x, lengths = torch.randn(2, 7, FEATURES), torch.tensor([7, 5])
+    out, out_lengths = encoder(x, lengths)  # an even time kernel adds a frame
+    assert out_lengths.tolist() == encoder.output_frames(lengths).tolist()
+    assert out.shape == (2, out_lengths.max(), 5)
