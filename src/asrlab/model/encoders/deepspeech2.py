@@ -105,7 +105,8 @@ class DeepSpeech2Encoder(nn.Module):
             convs.append(
                 ConvBatchNorm2d(channels, out_channels, (k_time, k_freq), (t_stride, f_stride))
             )
-            channels, freq = out_channels, strided_lengths(freq, k_freq, f_stride, 2 * (k_freq // 2))
+            channels = out_channels
+            freq = strided_lengths(freq, k_freq, f_stride, 2 * (k_freq // 2))
         self.convs = FrameConvs(convs)
         self.rnns = nn.ModuleList(
             BatchRNN(channels * freq if i == 0 else hidden_size, hidden_size, rnn, norm=i > 0)
