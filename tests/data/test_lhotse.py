@@ -241,6 +241,15 @@ def test_cut_without_text_is_named_or_skipped(tmp_path: Path) -> None:
     assert "utt1-1" in (tmp_path / "run" / "skipped.jsonl").read_text()
 
 
+def test_bad_cut_of_a_shar_folder_is_skipped_in_the_workers(tmp_path: Path) -> None:
+    shar = shar_of(write_cuts(tmp_path / "data", ["one", None, "three", "four"]), 2)
+    data = data_module(shar, tmp_path, lazy=True, on_error="skip", num_workers=2)
+    data.setup("fit")  # Shar folders are checked up front, even lazy
+    assert data.skipped == {"train": 1, "val": 1}
+    loader = data.train_dataloader()
+    assert sorted(i for batch in loader for i in batch.ids) == ["utt0-0", "utt2-2", "utt3-3"]
+
+
 def test_lazy_cuts_are_checked_as_the_sampler_reaches_them(tmp_path: Path) -> None:
     cuts = write_cuts(tmp_path / "data", ["one", None, "three"])
     data = data_module(cuts, tmp_path, lazy=True, num_workers=2)
