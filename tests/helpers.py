@@ -159,6 +159,15 @@ def write_cuts(folder: Path, texts: list[str | None], speaker: str = "ann") -> P
     return folder / "cuts_train.jsonl.gz"
 
 
+def shar_of(cuts: Path, shard_size: int) -> Path:
+    """The cuts manifest `cuts` as a Shar folder beside it (audio as FLAC, `shard_size` cuts a
+    shard)."""
+    shar = cuts.parent / "shar"
+    shar.mkdir()
+    CutSet.from_file(cuts).to_shar(shar, fields={"recording": "flac"}, shard_size=shard_size)
+    return shar
+
+
 def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
     """The real train config with overrides, its run folder and data cache under `run_dir`."""
     return compose_config(overrides, run_dir, root_dir=run_dir, data_dir=run_dir / "data")

@@ -22,7 +22,14 @@ from asrlab.text.tokenizer import CharTokenizer
 from asrlab.training.callbacks.loader_position import LoaderPosition
 from asrlab.training.callbacks.rng_state import RngState
 from asrlab.training.checkpoint_io import AtomicCheckpointIO, NoSpaceError
-from helpers import FRAMES_OF, TINY_HEADS, manifest_overrides, write_cuts, write_dataset
+from helpers import (
+    FRAMES_OF,
+    TINY_HEADS,
+    manifest_overrides,
+    shar_of,
+    write_cuts,
+    write_dataset,
+)
 from sigkill import start_beside_uninterrupted
 from test_reproduce import TINY_RUN, assert_same_weights, cli, final_metrics, final_weights
 
@@ -126,7 +133,8 @@ def _fit(
     ckpt: Path | None = None,
 ) -> tuple[_Recorder, pl.Trainer]:
     """2 epochs of 4 batches of 3 utterances, `last.ckpt` (with the random states) every 3
-    steps; a Lhotse cuts manifest (`.jsonl.gz`) through data=lhotse's data module."""
+    steps; a Lhotse cuts manifest (`.jsonl.gz`) or Shar folder through data=lhotse's data
+    module."""
     torch.manual_seed(0)
     paths = [str(manifest)] * 3
     common = {"batch_size": 3, "num_workers": num_workers, "seed": 7}
@@ -134,7 +142,7 @@ def _fit(
         LhotseDataModule(
             LhotseCuts(*paths, str(folder / "views")), CharTokenizer(), FRAMES_OF, **common
         )
-        if manifest.name.endswith(".jsonl.gz")
+        if manifest.name.endswith(".jsonl.gz") or manifest.is_dir()
         else ASRDataModule(Manifests(*paths), CharTokenizer(), FRAMES_OF, **common)
     )
     model = _Recorder()
@@ -180,8 +188,12 @@ def test_checkpoint_holds_the_loader_position_and_resume_trains_the_rest(
     assert not [w for w in recwarn if "not resumable" in str(w.message)]
 
 
-def test_lhotse_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shar", [False, True])
+def test_lhotse_run_resumed_mid_epoch_ends_with_the_uninterrupted_weights(
+    shar: bool, tmp_path: Path
+) -> None:
     cuts = write_cuts(tmp_path / "data", ["utterance"] * 12)
+    cuts = shar_of(cuts, 2) if shar else cuts  # 6 shards: each of the 2 workers samples 3
     full, _ = _fit(cuts, tmp_path / "full", 2)
     assert len(full.seen) >= 11  # Lhotse's buckets: more batches than 4 per epoch
     killed = tmp_path / "killed"

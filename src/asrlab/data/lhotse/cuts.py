@@ -30,9 +30,13 @@ def open_cuts(spec: CutsSpec, lazy: bool = False, audio: bool = True) -> CutSet:
         )
     path = _existing(spec)
     if path.is_dir():
-        fields = shar_fields(path)
-        return CutSet.from_shar(fields=fields if audio else {"cuts": fields["cuts"]})
+        return shar_cuts(shar_fields(path), audio)
     return CutSet.from_jsonl_lazy(path) if lazy else CutSet.from_file(path)
+
+
+def shar_cuts(fields: Mapping[str, list[str]], audio: bool = True) -> CutSet:
+    """The cuts of these Shar shards, streamed; `audio=False`: their metadata only."""
+    return CutSet.from_shar(fields=dict(fields) if audio else {"cuts": list(fields["cuts"])})
 
 
 def _existing(path: str) -> Path:
@@ -64,7 +68,7 @@ def shar_fields(folder: Path) -> dict[str, list[str]]:
 def _check_tar(path: Path) -> None:
     """Reads the tar's member headers to its end (no audio decoded)."""
     try:
-        with tarfile.open(path) as tar:
+        with tarfile.open(path, "r:") as tar:  # no compression: opened once, not once per kind
             size = path.stat().st_size
             if any(m.offset_data + m.size > size for m in tar.getmembers()):
                 raise tarfile.ReadError("unexpected end of data")

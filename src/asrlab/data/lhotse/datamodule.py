@@ -1,18 +1,25 @@
 """`data=lhotse`: the data module on Lhotse cuts, bucketed by Lhotse's DynamicBucketingSampler."""
 
 import logging
+import math
 from collections.abc import Sequence
+from functools import partial
 from itertools import islice
 from typing import Any
 
+import numpy as np
 from lhotse import CutSet
+from lhotse.cut import Cut
 from lhotse.dataset import DynamicBucketingSampler
+from lhotse.dataset.dataloading import get_rank, get_world_size
+from lhotse.dataset.sampling.dynamic_bucketing import estimate_duration_buckets
 
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.dataset import Example
 from asrlab.data.lhotse.cuts import cut_problems
 from asrlab.data.lhotse.dataset import CutBatches
 from asrlab.data.lhotse.loader import LhotseLoader
+from asrlab.data.lhotse.shards import SharLoader
 from asrlab.data.lhotse.source import LhotseCuts
 from asrlab.data.manifest import ManifestError, Problem, describe
 from asrlab.text.tokenizer import Tokenizer
@@ -21,6 +28,8 @@ log = logging.getLogger(__name__)
 
 BINS_ESTIMATE = 10_000
 """Cuts from which Lhotse estimates the duration buckets' edges."""
+SHAR_BUFFERED_BATCHES = 8
+"""Batches a duration bucket holds, at most, in a Shar worker's sampler (cuts with audio)."""
 
 
 class LhotseDataModule(ASRDataModule):
@@ -50,7 +59,7 @@ class LhotseDataModule(ASRDataModule):
 
     def _checked(self, split: str) -> CutSet:
         cuts = self.source.cuts(split)
-        if self.source.lazy:
+        if self.source.lazy and self.source.shards(split) is None:
             return cuts.filter(_LazyCheck(self, split))
         problems = cut_problems(self.source.cuts(split, audio=False), self.tokenizer)
         if problems and self.on_error == "raise":
@@ -91,27 +100,40 @@ class LhotseDataModule(ASRDataModule):
                     break
         return [found[ids[i]] for i in indices]
 
-    def _loader(self, split: str, train: bool) -> LhotseLoader:
+    def _loader(self, split: str, train: bool) -> LhotseLoader | SharLoader:
+        """Shar folders: `SharLoader` (the sampler in the workers); else `LhotseLoader`."""
         # Lhotse estimates the buckets' edges from the first cuts; it needs 2 to num_cuts buckets.
-        first = sum(1 for _ in islice(self._usable(split), BINS_ESTIMATE))
-        buckets = min(self.num_buckets, first)
+        first = list(islice(self._usable(split), BINS_ESTIMATE))
+        buckets = min(self.num_buckets, len(first))
         bins = None if buckets >= 2 else [self.max_duration]
-
-        def make_sampler(cuts: CutSet) -> DynamicBucketingSampler:
-            return DynamicBucketingSampler(
-                cuts,
-                max_duration=self.max_duration,
-                max_cuts=self.batch_size if train else self.eval_batch_size,
-                num_buckets=buckets,
-                duration_bins=bins,
-                num_cuts_for_bins_estimate=BINS_ESTIMATE,
+        max_cuts = self.batch_size if train else self.eval_batch_size
+        sampler = partial(
+            DynamicBucketingSampler,
+            max_duration=self.max_duration,
+            max_cuts=max_cuts,
+            num_buckets=buckets,
+            duration_bins=bins,
+            num_cuts_for_bins_estimate=BINS_ESTIMATE,
+            shuffle=train,
+            seed=self.seed,
+        )
+        dataset = CutBatches(self.tokenizer, self.sample_rate)
+        if (fields := self.source.shards(split)) is not None:
+            return SharLoader(
+                dataset,
+                fields,
+                _shar_sampler(sampler, first, buckets, self.max_duration, max_cuts),
+                _Without(self._bad.get(split, set())),
                 shuffle=train,
                 seed=self.seed,
+                rank=get_rank(),
+                world_size=get_world_size(),
+                equal_ranks=train,
+                num_workers=self.num_workers,
             )
-
         return LhotseLoader(
-            CutBatches(self.tokenizer, self.sample_rate),
-            make_sampler,
+            dataset,
+            sampler,
             self.cuts[split],
             self._usable(split),
             seed=self.seed,
@@ -124,19 +146,35 @@ class LhotseDataModule(ASRDataModule):
         loader = self._loader("train", train=True)
         counts = []
         for epoch in range(epochs):
-            loader.recording.set_epoch(epoch)
+            loader.set_epoch(epoch)
             counts.append(len(loader))
         return counts
 
-    def train_dataloader(self) -> LhotseLoader:
+    def train_dataloader(self) -> LhotseLoader | SharLoader:
         """This epoch's batches. Lightning reads a loader's length once, when it loads it, and
         would stop an epoch with more batches than the first one short: under a Trainer, the
         loader is reloaded each epoch with that epoch's length."""
         loader = self._loader("train", train=True)
         if self.trainer is not None:
             self.trainer.reload_dataloaders_every_n_epochs = 1
-            loader.recording.set_epoch(self.trainer.current_epoch)
+            loader.set_epoch(self.trainer.current_epoch)
         return loader
+
+
+def _shar_sampler(
+    sampler: partial, first: list[Cut], buckets: int, max_duration: float, max_cuts: int | None
+) -> partial:
+    """`sampler` for one worker's Shar cuts (which carry their audio): one process (rank 0 of
+    1), the buckets' edges estimated once, from the split's first cuts, and a buffer of
+    SHAR_BUFFERED_BATCHES batches a bucket instead of Lhotse's 20,000 cuts, which it reads
+    before the first batch."""
+    bins = sampler.keywords["duration_bins"] or estimate_duration_buckets(first, buckets)
+    mean = float(np.mean([cut.duration for cut in first] or [max_duration]))
+    per_batch = max_duration / mean if max_cuts is None else min(max_cuts, max_duration / mean)
+    # Lhotse warns below this many cuts, guessing their mean from the bins' edges.
+    floor = (len(bins) + 1) * max_duration / float(np.mean(bins)) if bins else 0.0
+    buffer = math.ceil(max(SHAR_BUFFERED_BATCHES * (len(bins) + 1) * per_batch, floor))
+    return partial(sampler, duration_bins=bins, buffer_size=buffer, world_size=1, rank=0)
 
 
 class _Without:

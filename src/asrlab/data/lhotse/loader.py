@@ -16,6 +16,13 @@ SamplerOf = Callable[[CutSet], DynamicBucketingSampler]
 """The sampler of a CutSet: the cuts with their audio to train on, or their metadata to count."""
 
 
+def one_line(err: AudioError) -> AudioError:
+    """A worker's AudioError as its own one-line message, without the worker's traceback that
+    torch puts in front of it."""
+    last = str(err).rstrip().splitlines()[-1]
+    return AudioError(last.removeprefix(f"{AudioError.__module__}.AudioError: "))
+
+
 class _Recording(Sampler[CutSet]):
     """The Lhotse sampler's batches; after drawing each, its `state_dict()` goes into `states`.
     Its length is counted on a sampler of the same cuts' metadata (`counted`)."""
@@ -80,8 +87,10 @@ class LhotseLoader(DataLoader):
                 self._state = self._states.popleft()
                 yield batch
         except AudioError as err:
-            last = str(err).rstrip().splitlines()[-1]
-            raise AudioError(last.removeprefix(f"{AudioError.__module__}.AudioError: ")) from None
+            raise one_line(err) from None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.recording.set_epoch(epoch)
 
     def state_dict(self) -> dict[str, Any]:
         """`{"sampler": ...}`: the Lhotse sampler's state at the last batch handed out (None
