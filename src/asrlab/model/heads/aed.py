@@ -67,6 +67,8 @@ class AEDHead(nn.Module):
         self.sos_eos = tokenizer.blank_id
         self.memory = nn.Linear(input_dim, d_model)
         self.embedding = nn.Embedding(tokenizer.vocab_size, d_model)
+        # Scaled by sqrt(d_model) in `logits`: unit-variance token inputs, as in fairseq.
+        nn.init.normal_(self.embedding.weight, std=d_model**-0.5)
         self.dropout = nn.Dropout(dropout)
         layer = nn.TransformerDecoderLayer(
             d_model,
