@@ -1,11 +1,15 @@
 """Lhotse CutSets as asrlab reads them: opened from a manifest or a Shar folder, and checked."""
 
+import math
 import tarfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from lhotse import CutSet, RecordingSet, SupervisionSet
 from lhotse.cut import Cut
+from lhotse.lazy import LazyManifestIterator
+from lhotse.serialization import decode_json_line, deserialize_item, open_best
 
 from asrlab.data.manifest import ManifestError, Problem
 from asrlab.text.tokenizer import Tokenizer
@@ -32,7 +36,24 @@ def open_cuts(spec: CutsSpec, lazy: bool = False, audio: bool = True) -> CutSet:
     if path.is_dir():
         fields = shar_fields(path)
         return CutSet.from_shar(fields=fields if audio else {"cuts": fields["cuts"]})
-    return CutSet.from_jsonl_lazy(path) if lazy else CutSet.from_file(path)
+    lines = _CutLines(path)
+    return CutSet(lines) if lazy else CutSet.from_cuts(lines)
+
+
+class _CutLines(LazyManifestIterator):
+    """A cuts manifest's cuts, read on each pass; a line that is not a Lhotse cut raises
+    ManifestError naming the file and line."""
+
+    def __iter__(self) -> Iterator[Cut]:
+        with open_best(self.path, "r") as f:
+            for number, line in enumerate(f, start=1):
+                try:
+                    cut = deserialize_item(decode_json_line(line))
+                except Exception as err:  # lhotse raises many kinds; each means this line
+                    raise ManifestError(f"{self.path}:{number}: not a Lhotse cut ({err})") from None
+                if not isinstance(cut, Cut):
+                    raise ManifestError(f"{self.path}:{number}: a {type(cut).__name__}, not a cut")
+                yield cut
 
 
 def _existing(path: str) -> Path:
@@ -72,21 +93,53 @@ def _check_tar(path: Path) -> None:
         raise ManifestError(f"Shar shard {path} is truncated or corrupt ({err})") from None
 
 
-def cut_problems(cuts: Iterable[Cut], tokenizer: Tokenizer) -> list[Problem]:
-    """Every cut that cannot be trained on: no supervision or one without text, overlapping
-    supervisions, a supervision outside the cut, audio from a pipe command (Kaldi `wav.scp`
-    `... |`), or a transcript the tokenizer cannot encode. `where` is the cut id."""
+def cut_problems(cuts: Iterable[Cut], tokenizer: Tokenizer, urls: bool = False) -> list[Problem]:
+    """Every cut that cannot be trained on: audio it may not read (`source_problem`), a duration,
+    span or sampling rate that is not a real one, no supervision or one without text,
+    overlapping supervisions, a supervision outside the cut, or a transcript the tokenizer
+    cannot encode. `where` is the cut id."""
     problems = []
     for index, cut in enumerate(cuts):
-        if message := _problem(cut, tokenizer):
+        if message := source_problem(cut, urls) or _problem(cut, tokenizer):
             problems.append(Problem(index, f"cut {cut.id}", message))
     return problems
 
 
-def _problem(cut: Cut, tokenizer: Tokenizer) -> str | None:
-    recording = getattr(cut, "recording", None)
-    if recording is not None and any(s.type == "command" for s in recording.sources):
+def source_problem(cut: Cut, urls: bool = False) -> str | None:
+    """Why the cut's audio may not be read, if it may not: a source anywhere in its manifest (its
+    recording, a mixed cut's tracks, a transform's impulse response) that is a pipe command
+    (Kaldi `wav.scp` `cmd |`), or a URL (fetched only given `urls`)."""
+    types = {source["type"] for source in _sources(cut.to_dict())}
+    if "command" in types:
         return "audio comes from a pipe command (Kaldi wav.scp 'cmd |'); write it to a file first"
+    if "url" in types and not urls:
+        return "audio comes from a URL, fetched only with data.allow_urls=true"
+    return None
+
+
+def _sources(item: Any) -> Iterator[dict]:
+    """The audio sources (`{type, channels, source}`) anywhere in a manifest's dict."""
+    if isinstance(item, dict):
+        if {"type", "channels", "source"} <= item.keys():
+            yield item
+        for value in item.values():
+            yield from _sources(value)
+    elif isinstance(item, list):
+        for value in item:
+            yield from _sources(value)
+
+
+def _problem(cut: Cut, tokenizer: Tokenizer) -> str | None:
+    if not (math.isfinite(cut.duration) and cut.duration > 0):
+        return f"duration {cut.duration} s is not a positive number"
+    recording = getattr(cut, "recording", None)
+    if recording is not None and not recording.sampling_rate > 0:
+        return f"recording {recording.id} has sampling rate {recording.sampling_rate}"
+    if recording is not None and not 0 <= cut.start <= cut.end <= recording.duration + 1e-3:
+        return (
+            f"cut from {cut.start:.2f} s to {cut.end:.2f} s lies outside its recording "
+            f"{recording.id} ({recording.duration:.2f} s)"
+        )
     sups = sorted(cut.supervisions, key=lambda s: s.start)
     if not sups or any(not (s.text or "").strip() for s in sups):
         return "a supervision without text"
