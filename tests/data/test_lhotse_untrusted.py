@@ -152,3 +152,51 @@ def test_unreadable_audio_is_one_line_naming_the_cut(tmp_path: Path) -> None:
         list(data.train_dataloader())
     assert str(err.value).startswith("cut utt1-1: cannot read its audio (Inconsistent state")
     assert "\n" not in str(err.value)
+
+
+def _shar(cuts: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    CutSet.from_file(cuts).to_shar(folder, fields={"recording": "flac"}, shard_size=2)
+    return folder
+
+
+def _rename_members(shar: Path) -> None:
+    """The audio shard's members named `../../ID.flac`: they must not be written anywhere."""
+    tar_path = shar / "recording.000000.tar"
+    with tarfile.open(tar_path) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    with tarfile.open(tar_path, "w") as tar:
+        for member, data in members:
+            member.name = f"../../{member.name}"
+            tar.addfile(member, io.BytesIO(data))
+
+
+def _retype_a_cut(shar: Path) -> None:
+    shard = shar / "cuts.000000.jsonl.gz"
+    lines = [json.loads(line) for line in gzip.open(shard, "rt")]
+    lines[1]["type"] = "os.system"
+    with gzip.open(shard, "wt") as f:
+        f.write("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def _not_gzip(shar: Path) -> None:
+    (shar / "cuts.000000.jsonl.gz").write_bytes(b"not gzip")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_rename_members, "Mismatched IDs"),
+        (_retype_a_cut, "os.system"),
+        (_not_gzip, "Not a gzipped file"),
+    ],
+)
+def test_shar_shard_that_cannot_be_read_is_named(damage, message: str, tmp_path: Path) -> None:
+    shar = _shar(write_cuts(tmp_path / "data", ["one", "two"]), tmp_path / "a" / "b" / "shar")
+    damage(shar)
+    data = data_module(shar, tmp_path)
+    shard = r"cuts\.000000\.jsonl\.gz( \+ recording\.000000\.tar)?"  # metadata: cuts only
+    with pytest.raises(ManifestError, match=rf"^Shar shard {shard} in {shar}: .*{message}"):
+        data.setup("fit")
+        list(data.train_dataloader())
+    assert not list((tmp_path / "a").glob("*.flac"))

@@ -8,8 +8,9 @@ from typing import Any
 
 from lhotse import CutSet, RecordingSet, SupervisionSet
 from lhotse.cut import Cut
-from lhotse.lazy import LazyManifestIterator
+from lhotse.lazy import Dillable, LazyManifestIterator
 from lhotse.serialization import decode_json_line, deserialize_item, open_best
+from lhotse.shar import LazySharIterator
 
 from asrlab.data.manifest import ManifestError, Problem
 from asrlab.text.tokenizer import Tokenizer
@@ -35,7 +36,7 @@ def open_cuts(spec: CutsSpec, lazy: bool = False, audio: bool = True) -> CutSet:
     path = _existing(spec)
     if path.is_dir():
         fields = shar_fields(path)
-        return CutSet.from_shar(fields=fields if audio else {"cuts": fields["cuts"]})
+        return CutSet(_SharShards(fields if audio else {"cuts": fields["cuts"]}))
     lines = _CutLines(path)
     return CutSet(lines) if lazy else CutSet.from_cuts(lines)
 
@@ -54,6 +55,30 @@ class _CutLines(LazyManifestIterator):
                 if not isinstance(cut, Cut):
                     raise ManifestError(f"{self.path}:{number}: a {type(cut).__name__}, not a cut")
                 yield cut
+
+
+class _SharShards(Dillable):
+    """A Shar folder's cuts, read shard by shard on each pass; what goes wrong reading a shard
+    (a line that is not a cut, a member that is not its cut's, a file that is not gzip or tar)
+    raises ManifestError naming it."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        self.fields = fields
+
+    def __iter__(self) -> Iterator[Cut]:
+        for index, shard in enumerate(self.fields["cuts"]):
+            files = {field: paths[index] for field, paths in self.fields.items()}
+            try:
+                yield from LazySharIterator({field: [path] for field, path in files.items()})
+            except Exception as err:  # lhotse raises many kinds; each means this shard
+                names = " + ".join(Path(path).name for path in files.values())
+                where = f"Shar shard {names} in {Path(shard).parent}"
+                raise ManifestError(f"{where}: cannot read it ({first_line(err)})") from None
+
+
+def first_line(err: Exception) -> str:
+    """An exception's first line (lhotse appends lines of context), or its type's name."""
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _existing(path: str) -> Path:

@@ -10,7 +10,7 @@ from asrlab.data.audio import AudioError, require_finite
 from asrlab.data.batch import Batch
 from asrlab.data.collate import collate
 from asrlab.data.dataset import Example
-from asrlab.data.lhotse.cuts import source_problem, transcript
+from asrlab.data.lhotse.cuts import first_line, source_problem, transcript
 from asrlab.text.tokenizer import Tokenizer
 
 
@@ -36,9 +36,7 @@ class CutBatches(Dataset[Batch]):
         try:
             samples = cut.resample(self.sample_rate).load_audio()
         except Exception as err:  # lhotse raises many kinds; each one means this cut's audio
-            # lhotse appends lines of context (the whole cut) to the first: one line is kept
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise AudioError(f"cut {cut.id}: cannot read its audio ({first})") from None
+            raise AudioError(f"cut {cut.id}: cannot read its audio ({first_line(err)})") from None
         require_finite(samples, f"cut {cut.id}")
         text = transcript(cut)
         tokens = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
