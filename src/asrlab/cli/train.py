@@ -15,6 +15,7 @@ from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.manifest import ManifestError
 from asrlab.decoders.lm import ARPAError
 from asrlab.decoders.resolve import DecoderConfigError
+from asrlab.training.checkpoint_contents import CheckpointError
 from asrlab.training.init_from import InitMismatchError
 from asrlab.training.preflight.run import PreflightError
 from asrlab.training.run import train
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 INPUT_ERRORS = (
     ARPAError,
     AudioError,
+    CheckpointError,
     DatasetError,
     DecoderConfigError,
     InitMismatchError,
