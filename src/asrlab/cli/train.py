@@ -15,8 +15,10 @@ from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.manifest import ManifestError
 from asrlab.decoders.lm import ARPAError
 from asrlab.decoders.resolve import DecoderConfigError
+from asrlab.model.heads.rnnt import JointTooLargeError
 from asrlab.training.checkpoint_contents import CheckpointError
 from asrlab.training.init_from import InitMismatchError
+from asrlab.training.preflight.positions import PositionsError
 from asrlab.training.preflight.run import PreflightError
 from asrlab.training.run import train
 from asrlab.training.trial import run_trial
@@ -33,8 +35,10 @@ INPUT_ERRORS = (
     DatasetError,
     DecoderConfigError,
     InitMismatchError,
+    JointTooLargeError,
     ManifestError,
     MissingMandatoryValue,
+    PositionsError,
     PreflightError,
     UnsafeCheckpointError,
     UntrustedTargetError,
