@@ -14,11 +14,13 @@ from lhotse import CutSet
 
 from asrlab.data.audio import AudioError
 from asrlab.data.lhotse.cuts import cut_problems
+from asrlab.data.lhotse.datamodule import LhotseDataModule
 from asrlab.data.lhotse.dataset import CutBatches
+from asrlab.data.lhotse.source import LhotseCuts
 from asrlab.data.manifest import ManifestError
 from asrlab.text.tokenizer import CharTokenizer
 from data.test_lhotse import data_module
-from helpers import write_cuts
+from helpers import FRAMES_OF, write_cuts
 
 
 def _command(marker: Path) -> dict:
@@ -112,7 +114,7 @@ def test_line_that_is_not_a_cut_is_named_by_file_and_line(lazy: bool, tmp_path: 
         cut["type"] = "os.system"
 
     cuts = _rewritten(write_cuts(tmp_path / "data", ["one", "two"]), retype, tmp_path)
-    with pytest.raises(ManifestError, match=rf"^{cuts}:2: not a Lhotse cut \(.*'os.system'"):
+    with pytest.raises(ManifestError, match=rf"^{cuts}:2: not a Lhotse Cut \(.*'os.system'"):
         data = data_module(cuts, tmp_path, lazy=lazy)
         data.setup("fit")
         list(data.train_dataloader())
@@ -200,3 +202,43 @@ def test_shar_shard_that_cannot_be_read_is_named(damage, message: str, tmp_path:
         data.setup("fit")
         list(data.train_dataloader())
     assert not list((tmp_path / "a").glob("*.flac"))
+
+
+def _pipe_recording(lines: list[str], marker: Path) -> None:
+    recording = json.loads(lines[1])
+    recording["sources"] = [_command(marker)]
+    lines[1] = json.dumps(recording)
+
+
+def _not_json(lines: list[str], marker: Path) -> None:
+    lines[1] = "not json"
+
+
+def _a_supervision(lines: list[str], marker: Path) -> None:
+    lines[1] = json.dumps({"id": "x", "recording_id": "x", "start": 0, "duration": 1})
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_pipe_recording, "cut utt1-1: audio comes from a pipe command"),
+        (_not_json, r"r.jsonl:2: not a Lhotse Recording \(Expecting value"),
+        (_a_supervision, r"r.jsonl:2: a SupervisionSegment, not a Lhotse Recording"),
+    ],
+)
+def test_recordings_and_supervisions_lines_are_checked(
+    damage, message: str, tmp_path: Path
+) -> None:
+    recordings, supervisions, _ = CutSet.from_file(write_cuts(tmp_path, ["a", "b"])).decompose()
+    spec = {"recordings": str(tmp_path / "r.jsonl"), "supervisions": str(tmp_path / "s.jsonl")}
+    recordings.to_file(spec["recordings"])
+    supervisions.to_file(spec["supervisions"])
+    lines = Path(spec["recordings"]).read_text().splitlines()
+    marker = tmp_path / "ran"
+    damage(lines, marker)
+    Path(spec["recordings"]).write_text("\n".join(lines) + "\n")
+    source = LhotseCuts(spec, spec, spec, str(tmp_path / "views"))
+    data = LhotseDataModule(source, CharTokenizer(), FRAMES_OF, batch_size=3, seed=3)
+    with pytest.raises(ManifestError, match=message):
+        data.setup("fit")
+    assert not marker.exists()

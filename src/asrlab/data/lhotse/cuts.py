@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from lhotse import CutSet, RecordingSet, SupervisionSet
+from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.cut import Cut
 from lhotse.lazy import Dillable, LazyManifestIterator
 from lhotse.serialization import decode_json_line, deserialize_item, open_best
@@ -30,31 +30,37 @@ def open_cuts(spec: CutsSpec, lazy: bool = False, audio: bool = True) -> CutSet:
             )
         recordings, supervisions = (_existing(spec[key]) for key in ("recordings", "supervisions"))
         return CutSet.from_manifests(
-            recordings=RecordingSet.from_file(recordings),
-            supervisions=SupervisionSet.from_file(supervisions),
+            recordings=RecordingSet.from_recordings(_Lines(recordings, Recording)),
+            supervisions=SupervisionSet.from_segments(_Lines(supervisions, SupervisionSegment)),
         )
     path = _existing(spec)
     if path.is_dir():
         fields = shar_fields(path)
         return CutSet(_SharShards(fields if audio else {"cuts": fields["cuts"]}))
-    lines = _CutLines(path)
+    lines = _Lines(path, Cut)
     return CutSet(lines) if lazy else CutSet.from_cuts(lines)
 
 
-class _CutLines(LazyManifestIterator):
-    """A cuts manifest's cuts, read on each pass; a line that is not a Lhotse cut raises
-    ManifestError naming the file and line."""
+class _Lines(LazyManifestIterator):
+    """A Lhotse manifest's items (cuts, recordings or supervisions: `kind`), read on each pass;
+    a line that is not one raises ManifestError naming the file and line."""
 
-    def __iter__(self) -> Iterator[Cut]:
+    def __init__(self, path: Path, kind: type) -> None:
+        super().__init__(path)
+        self.kind = kind
+
+    def __iter__(self) -> Iterator[Any]:
+        what = f"a Lhotse {self.kind.__name__}"
         with open_best(self.path, "r") as f:
             for number, line in enumerate(f, start=1):
                 try:
-                    cut = deserialize_item(decode_json_line(line))
+                    item = deserialize_item(decode_json_line(line))
                 except Exception as err:  # lhotse raises many kinds; each means this line
-                    raise ManifestError(f"{self.path}:{number}: not a Lhotse cut ({err})") from None
-                if not isinstance(cut, Cut):
-                    raise ManifestError(f"{self.path}:{number}: a {type(cut).__name__}, not a cut")
-                yield cut
+                    raise ManifestError(f"{self.path}:{number}: not {what} ({err})") from None
+                if not isinstance(item, self.kind):
+                    found = type(item).__name__
+                    raise ManifestError(f"{self.path}:{number}: a {found}, not {what}")
+                yield item
 
 
 class _SharShards(Dillable):
