@@ -91,7 +91,7 @@ def diagnose(cfg: DictConfig, progress: bool = True) -> list[Finding]:
             "and doctor.overfit_steps=0 (training checks each cut's audio as it reads it)"
         )
     pl.seed_everything(cfg.seed)
-    manifests = prepared_manifests(cfg.data.source, options.splits)
+    manifests = prepared_manifests(cfg.data.source, options.splits, "doctor.splits")
     model, model_cfg = _model(cfg, manifests)
     try:
         utterances = {split: read_manifest(path) for split, path in manifests.items()}
