@@ -123,17 +123,23 @@ def test_line_that_is_not_a_cut_is_named_by_file_and_line(lazy: bool, tmp_path: 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("duration", float("nan"), "duration nan s is not a positive number"),
-        ("duration", float("inf"), "duration inf s is not a positive number"),
+        ("duration", float("nan"), "duration nan is not a finite number"),
+        ("duration", float("inf"), "duration inf is not a finite number"),
+        ("duration", "1.0", "duration '1.0' is not a finite number"),
+        ("duration", -1.0, "duration -1.0 s is not a positive number"),
+        ("text", 5, "supervision utt1 text is a int, not a string"),
+        ("speaker", {"a": 1}, "supervision utt1 speaker is a dict, not a string"),
         ("start", -1.0, "lies outside its recording utt1"),
         ("sampling_rate", 0, "recording utt1 has sampling rate 0"),
     ],
 )
 def test_cut_that_is_not_a_real_span_is_named(
-    field: str, value: float, message: str, tmp_path: Path
+    field: str, value: object, message: str, tmp_path: Path
 ) -> None:
     def spoil(cut: dict, marker: Path) -> None:
-        (cut["recording"] if field == "sampling_rate" else cut)[field] = value
+        owner = {"sampling_rate": cut["recording"], "text": cut["supervisions"][0]}
+        owner["speaker"] = cut["supervisions"][0]
+        owner.get(field, cut)[field] = value
 
     cuts = CutSet.from_file(_rewritten(write_cuts(tmp_path, ["one", "two"]), spoil, tmp_path))
     problems = cut_problems(cuts, CharTokenizer())

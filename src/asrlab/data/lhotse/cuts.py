@@ -161,7 +161,9 @@ def _sources(item: Any) -> Iterator[dict]:
 
 
 def _problem(cut: Cut, tokenizer: Tokenizer) -> str | None:
-    if not (math.isfinite(cut.duration) and cut.duration > 0):
+    if problem := _field_problem(cut):
+        return problem
+    if not cut.duration > 0:
         return f"duration {cut.duration} s is not a positive number"
     recording = getattr(cut, "recording", None)
     if recording is not None and not recording.sampling_rate > 0:
@@ -183,6 +185,31 @@ def _problem(cut: Cut, tokenizer: Tokenizer) -> str | None:
     text = tokenizer.normalize(transcript(cut))
     if unknown := tokenizer.unknown_chars(text, normalized=True):
         return f"transcript has characters the tokenizer cannot encode: {sorted(unknown)!r}"
+    return None
+
+
+def _field_problem(cut: Cut) -> str | None:
+    """A time or rate of the cut's manifest that is not a finite number, or a supervision's
+    text or speaker that is not a string (JSON holds whatever it was given)."""
+    numbers = {"duration": cut.duration, "start": getattr(cut, "start", 0.0)}
+    if (recording := getattr(cut, "recording", None)) is not None:
+        numbers[f"recording {recording.id} sampling rate"] = recording.sampling_rate
+        numbers[f"recording {recording.id} duration"] = recording.duration
+    for s in cut.supervisions:
+        numbers.update(
+            {f"supervision {s.id} start": s.start, f"supervision {s.id} duration": s.duration}
+        )
+    for name, value in numbers.items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            return f"{name} {value!r} is not a finite number"
+    for s in cut.supervisions:
+        for field in ("text", "speaker"):
+            if (value := getattr(s, field)) is not None and not isinstance(value, str):
+                return f"supervision {s.id} {field} is a {type(value).__name__}, not a string"
     return None
 
 
