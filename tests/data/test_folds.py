@@ -69,6 +69,8 @@ def test_a_speaker_added_to_the_data_adds_a_fold(recordings: Path, tmp_path: Pat
     ("options", "message"),
     [
         ({"fold": 9}, "fold=9 is not a fold: folds are 0-3, one per speaker; 4 speaker"),
+        ({"fold": -1}, "fold=-1 is not a fold: folds are 0-3"),
+        ({"fold": True}, "fold=True is not a fold: folds are 0-3"),  # not fold 1
         ({"test_speaker": "zoe"}, "test_speaker=zoe is not in the data; 4 speaker"),
         ({}, "needs one of data.source.fold=K .0-3. or data.source.test_speaker=NAME"),
         ({"fold": 0, "test_speaker": "ben"}, "needs one of"),

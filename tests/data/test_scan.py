@@ -146,7 +146,7 @@ def test_a_source_that_cannot_be_prepared_exits_non_zero(
         }
     )
     with pytest.raises(SystemExit) as exit_info:
-        prepared_manifests(source, ["train"])
+        prepared_manifests(source, ["train"], "scan.splits")
     assert exit_info.value.code == 1
     assert (
         f"cannot prepare data.source (asrlab.data.datasets.manifest.Manifests): "

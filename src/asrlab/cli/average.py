@@ -14,6 +14,7 @@ from pickle import UnpicklingError
 
 from asrlab.cli.quiet import quiet
 from asrlab.training.averaging import AveragingError, write_average
+from asrlab.training.checkpoint_contents import CheckpointError
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     out = args.out or folder / "averaged.ckpt"
     try:
         records = write_average(folder, rank, k, out)
-    except (AveragingError, UnpicklingError) as err:
+    except (AveragingError, CheckpointError, UnpicklingError) as err:
         parser.exit(1, f"asrlab-average: {err}\n")
     for record in records:
         wer = "" if record["val_wer"] is None else f", val WER {100 * record['val_wer']:.2f}%"

@@ -33,7 +33,7 @@ def _scan(cfg: DictConfig) -> None:
         )
     out_dir = Path(cfg.paths.output_dir)
     options = ScanOptions(**OmegaConf.to_container(cfg.scan, resolve=True))
-    manifests = prepared_manifests(cfg.data.source, options.splits)
+    manifests = prepared_manifests(cfg.data.source, options.splits, "scan.splits")
     try:
         tokenizer = scan_tokenizer(cfg, manifests)
         scans = scan(manifests, tokenizer, options)

@@ -17,6 +17,7 @@ from pickle import UnpicklingError
 from asrlab.cli.quiet import quiet
 from asrlab.tools.exporting.bundle import ExportError, export_checkpoint
 from asrlab.tools.exporting.formats import FILES
+from asrlab.training.checkpoint_contents import CheckpointError
 from asrlab.trust.configs import UntrustedTargetError
 from asrlab.trust.pickles import UnsafeCheckpointError
 
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         spec = export_checkpoint(args.checkpoint, out, formats)
     except KeyError as err:
         parser.exit(1, f"asrlab-export: {args.checkpoint} is not an asrlab checkpoint: no {err}\n")
-    except (UnsafeCheckpointError, UntrustedTargetError) as err:  # they name the checkpoint
+    except (CheckpointError, UnsafeCheckpointError, UntrustedTargetError) as err:  # they name it
         parser.exit(1, f"asrlab-export: {one_line(err)}\n")
     except (ExportError, UnpicklingError, ValueError) as err:
         parser.exit(1, f"asrlab-export: {args.checkpoint}: {one_line(err)}\n")

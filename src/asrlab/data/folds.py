@@ -72,7 +72,7 @@ def choose_fold(speakers: list[str], fold: int | None, test_speaker: str | None)
             f"data.source.fold=all trains one run per fold: start a multirun (asrlab-train -m); "
             f"{found}"
         )
-    if not isinstance(fold, int) or not 0 <= fold < len(speakers):
+    if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < len(speakers):
         raise DatasetError(
             f"data.source.fold={fold} is not a fold: folds are 0-{len(speakers) - 1}, one per "
             f"speaker; {found}"

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from asrlab.storage import write_atomically
+from asrlab.training.checkpoint_contents import CheckpointError, checked_contents
 from asrlab.training.legacy import renamed_targets
 from asrlab.trust.pickles import safe_load
 
@@ -58,12 +59,13 @@ class Candidate:
     @property
     def val_wer(self) -> float | None:
         """Its validation WER, as the ModelCheckpoint that saved it recorded it; None if none
-        did (last.ckpt, a step checkpoint)."""
+        did (last.ckpt, a step checkpoint); CheckpointError if what it recorded is no number."""
         for state in self.contents.get("callbacks", {}).values():
             if isinstance(state, dict) and state.get("monitor") == MONITOR:
-                for name, score in state.get("best_k_models", {}).items():
-                    if Path(name).name == self.path.name:
-                        return float(score)
+                kept = state.get("best_k_models")
+                for name, score in kept.items() if isinstance(kept, dict) else ():
+                    if Path(str(name)).name == self.path.name:
+                        return _score(self.path, score)
         return None
 
     def record(self) -> dict[str, Any]:
@@ -75,15 +77,22 @@ class Candidate:
         }
 
 
+def _score(path: Path, score: Any) -> float:
+    if isinstance(score, torch.Tensor) and score.numel() == 1:
+        score = score.item()
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        return float(score)
+    raise CheckpointError(
+        f"{path}: its recorded {MONITOR} is a {type(score).__name__}, not a number"
+    )
+
+
 def candidates(folder: Path) -> list[Candidate]:
     """The checkpoints in `folder` that training wrote (not averaged ones), one per training
     step (last.ckpt and the epoch checkpoint of its step hold the same weights)."""
     found: dict[int, Candidate] = {}
     for path in sorted(folder.glob("*.ckpt")):
-        contents = safe_load(path, mmap=True)
-        keys = contents if isinstance(contents, dict) else {}
-        if missing := [key for key in CHECKPOINT_KEYS if key not in keys]:
-            raise AveragingError(f"{path}: not an asrlab checkpoint: no {', '.join(missing)}")
+        contents = checked_contents(path, safe_load(path, mmap=True), CHECKPOINT_KEYS)
         candidate, step = Candidate(path, contents), contents["global_step"]
         if AVERAGED in contents:
             continue

@@ -9,6 +9,7 @@ from asrlab.decoders.resolve import for_trained_run
 from asrlab.model.build import build_model
 from asrlab.model.module import ASRModel
 from asrlab.text.tokenizer import tokenizer_from_state_dict
+from asrlab.training.checkpoint_contents import CheckpointError, checked_contents
 from asrlab.training.legacy import renamed_targets
 from asrlab.trust.configs import check_config
 from asrlab.trust.pickles import safe_load
@@ -37,12 +38,23 @@ def checkpoint_config(path: Path, checkpoint: dict[str, Any]) -> DictConfig:
 
 def load_model(path: str | Path) -> tuple[ASRModel, DictConfig]:
     """The model of a checkpoint in a run folder (RUN/checkpoints/X.ckpt), in eval mode, with
-    its config."""
+    its config. Contents that are not what asrlab-train writes raise CheckpointError naming the
+    file and key."""
     path = Path(path)
-    checkpoint = read_checkpoint(path)
+    keys = ("state_dict", "asrlab_config", "tokenizer")
+    checkpoint = checked_contents(path, read_checkpoint(path), keys)
     cfg = checkpoint_config(path, checkpoint)
-    tokenizer = tokenizer_from_state_dict(checkpoint["tokenizer"])
+    try:
+        tokenizer = tokenizer_from_state_dict(checkpoint["tokenizer"])
+    except (KeyError, TypeError) as err:  # a ValueError of a tokenizer names what is wrong
+        raise CheckpointError(f"{path}: tokenizer: not one asrlab wrote ({err!r})") from None
     labels = checkpoint["state_dict"].get("head._extra_state", {}).get("labels", [])
     model = build_model(cfg, tokenizer, texts=lambda: labels)
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as err:  # torch lists every key over lines: one line is kept
+        raise CheckpointError(
+            f"{path}: its weights do not fit the model its config and tokenizer build "
+            f"({' '.join(str(err).split())})"
+        ) from None
     return model.eval(), cfg

@@ -18,6 +18,7 @@ from torch import nn
 
 from asrlab.storage import write_atomically
 from asrlab.text.tokenizer import Tokenizer, tokenizer_from_state_dict
+from asrlab.training.checkpoint_contents import checked_contents
 from asrlab.training.legacy import renamed_targets
 from asrlab.trust.configs import check_config
 from asrlab.trust.pickles import safe_load
@@ -88,7 +89,10 @@ def _mismatches(
 
 def _vocabulary_mismatch(tokenizer: Tokenizer, saved: dict[str, Any] | None) -> dict[str, str]:
     """A head's outputs are its tokenizer's ids: copying one needs the same vocabulary."""
-    vocab = tokenizer_from_state_dict(saved).vocab if saved else None
+    try:
+        vocab = tokenizer_from_state_dict(saved).vocab if saved else None
+    except (KeyError, TypeError, ValueError) as err:
+        return {"tokenizer": f"checkpoint's is not one asrlab wrote ({err!r})"}
     if vocab == tokenizer.vocab:
         return {}
     got = f"{len(vocab)} tokens" if vocab is not None else "none"
@@ -119,9 +123,7 @@ def init_from_checkpoint(
         )
     if not path.is_file():
         raise FileNotFoundError(f"init_from={path}: no such file")
-    checkpoint = safe_load(path)
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise ValueError(f"init_from={path}: not a training checkpoint (it holds no state_dict)")
+    checkpoint = checked_contents(f"init_from={path}", safe_load(path), ("state_dict",))
     if checkpoint.get("asrlab_config") is not None:
         config = renamed_targets(checkpoint["asrlab_config"])
         check_config(config, str(path), "asrlab_config")

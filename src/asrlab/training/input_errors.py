@@ -11,7 +11,10 @@ from asrlab.data.datasets.cache import DatasetError
 from asrlab.data.manifest import ManifestError
 from asrlab.decoders.lm import ARPAError
 from asrlab.decoders.resolve import DecoderConfigError
+from asrlab.model.heads.rnnt import JointTooLargeError
+from asrlab.training.checkpoint_contents import CheckpointError
 from asrlab.training.init_from import InitMismatchError
+from asrlab.training.preflight.positions import PositionsError
 from asrlab.training.preflight.run import PreflightError
 from asrlab.trust.configs import UntrustedTargetError
 from asrlab.trust.pickles import UnsafeCheckpointError
@@ -19,11 +22,14 @@ from asrlab.trust.pickles import UnsafeCheckpointError
 INPUT_ERRORS = (
     ARPAError,
     AudioError,
+    CheckpointError,
     DatasetError,
     DecoderConfigError,
     InitMismatchError,
+    JointTooLargeError,
     ManifestError,
     MissingMandatoryValue,
+    PositionsError,
     PreflightError,
     UnsafeCheckpointError,
     UntrustedTargetError,

@@ -27,6 +27,7 @@ from asrlab.training.hparams import hparams
 from asrlab.training.init_from import init_from_checkpoint
 from asrlab.training.loggers import ending_runs, log_summary
 from asrlab.training.preflight.joint import check_joint_size
+from asrlab.training.preflight.positions import check_positions
 from asrlab.training.preflight.run import preflight
 from asrlab.training.run_info import RUN_INFO, run_info, write_run_info
 from asrlab.training.threads import set_threads
@@ -65,6 +66,7 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
     preflight(cfg, datamodule, model)
     fold = _record_fold(run_dir, datamodule)
     check_joint_size(datamodule, model)
+    check_positions(datamodule, model)
     trainer = build_trainer(cfg)
     if cfg.get("optuna_trial"):  # a sweep trial whose study prunes
         trial = cfg.optuna_trial

@@ -122,6 +122,14 @@ def test_a_joint_beyond_max_joint_bytes_is_a_named_error() -> None:
         head.loss(*head(hidden, lengths), text_batch(["abc", "d"], hidden, lengths))
 
 
+@pytest.mark.parametrize("weight", [1.5, -1.0, float("nan")])
+def test_a_ctc_weight_outside_zero_one_is_a_named_error(weight: float) -> None:
+    with pytest.raises(
+        ValueError, match=rf"^head.ctc_weight must be within \[0, 1\], not {weight}"
+    ):
+        tiny_head(ctc_weight=weight)
+
+
 def test_overfits_three_utterances() -> None:
     """Trained on fixed encoder states, the loss falls and greedy and beam decode every text."""
     head = tiny_head(beam_size=3).train()

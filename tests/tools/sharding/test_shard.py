@@ -85,3 +85,24 @@ def test_unreadable_audio_is_named_or_skipped(
     _run(skip, monkeypatch)
     assert "train: skipped 1 bad manifest line(s)" in capsys.readouterr().out
     assert list(CutSet.from_file(tmp_path / "b" / "cuts_train.jsonl.gz").ids) == ["utt0", "utt2"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("shard.shard_size=0", "shard.shard_size=0: must be at least 1 (cuts a shard)"),
+        ("shard.splits=[train,dev]", "shard.splits ['dev'] are not among the source's splits"),
+    ],
+)
+def test_a_bad_shard_setting_is_named_and_nothing_is_written(
+    setting: str,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    manifest = write_dataset(tmp_path / "data", ["one", "two"])
+    with pytest.raises(SystemExit):
+        _run([*_shard_args(manifest, tmp_path / "out", tmp_path / "run"), setting], monkeypatch)
+    assert message in capsys.readouterr().out
+    assert not list((tmp_path / "out").glob("*/*"))

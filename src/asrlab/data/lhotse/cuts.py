@@ -1,11 +1,16 @@
 """Lhotse CutSets as asrlab reads them: opened from a manifest or a Shar folder, and checked."""
 
+import math
 import tarfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
-from lhotse import CutSet, RecordingSet, SupervisionSet
+from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.cut import Cut
+from lhotse.lazy import Dillable, LazyManifestIterator
+from lhotse.serialization import decode_json_line, deserialize_item, open_best
+from lhotse.shar import LazySharIterator
 
 from asrlab.data.manifest import ManifestError, Problem
 from asrlab.text.tokenizer import Tokenizer
@@ -25,18 +30,66 @@ def open_cuts(spec: CutsSpec, lazy: bool = False, audio: bool = True) -> CutSet:
             )
         recordings, supervisions = (_existing(spec[key]) for key in ("recordings", "supervisions"))
         return CutSet.from_manifests(
-            recordings=RecordingSet.from_file(recordings),
-            supervisions=SupervisionSet.from_file(supervisions),
+            recordings=RecordingSet.from_recordings(_Lines(recordings, Recording)),
+            supervisions=SupervisionSet.from_segments(_Lines(supervisions, SupervisionSegment)),
         )
     path = _existing(spec)
     if path.is_dir():
         return shar_cuts(shar_fields(path), audio)
-    return CutSet.from_jsonl_lazy(path) if lazy else CutSet.from_file(path)
+    lines = _Lines(path, Cut)
+    return CutSet(lines) if lazy else CutSet.from_cuts(lines)
+
+
+class _Lines(LazyManifestIterator):
+    """A Lhotse manifest's items (cuts, recordings or supervisions: `kind`), read on each pass;
+    a line that is not one raises ManifestError naming the file and line."""
+
+    def __init__(self, path: Path, kind: type) -> None:
+        super().__init__(path)
+        self.kind = kind
+
+    def __iter__(self) -> Iterator[Any]:
+        what = f"a Lhotse {self.kind.__name__}"
+        with open_best(self.path, "r") as f:
+            for number, line in enumerate(f, start=1):
+                try:
+                    item = deserialize_item(decode_json_line(line))
+                except Exception as err:  # lhotse raises many kinds; each means this line
+                    raise ManifestError(f"{self.path}:{number}: not {what} ({err})") from None
+                if not isinstance(item, self.kind):
+                    found = type(item).__name__
+                    raise ManifestError(f"{self.path}:{number}: a {found}, not {what}")
+                yield item
+
+
+class _SharShards(Dillable):
+    """A Shar folder's cuts, read shard by shard on each pass; what goes wrong reading a shard
+    (a line that is not a cut, a member that is not its cut's, a file that is not gzip or tar)
+    raises ManifestError naming it."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        self.fields = fields
+
+    def __iter__(self) -> Iterator[Cut]:
+        for index, shard in enumerate(self.fields["cuts"]):
+            files = {field: paths[index] for field, paths in self.fields.items()}
+            try:
+                yield from LazySharIterator({field: [path] for field, path in files.items()})
+            except Exception as err:  # lhotse raises many kinds; each means this shard
+                names = " + ".join(Path(path).name for path in files.values())
+                where = f"Shar shard {names} in {Path(shard).parent}"
+                raise ManifestError(f"{where}: cannot read it ({first_line(err)})") from None
+
+
+def first_line(err: Exception) -> str:
+    """An exception's first line (lhotse appends lines of context), or its type's name."""
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def shar_cuts(fields: Mapping[str, list[str]], audio: bool = True) -> CutSet:
-    """The cuts of these Shar shards, streamed; `audio=False`: their metadata only."""
-    return CutSet.from_shar(fields=dict(fields) if audio else {"cuts": list(fields["cuts"])})
+    """The cuts of these Shar shards, streamed shard by shard; `audio=False`: their metadata
+    only. A shard that cannot be read raises ManifestError naming it."""
+    return CutSet(_SharShards(dict(fields) if audio else {"cuts": list(fields["cuts"])}))
 
 
 def _existing(path: str) -> Path:
@@ -76,21 +129,55 @@ def _check_tar(path: Path) -> None:
         raise ManifestError(f"Shar shard {path} is truncated or corrupt ({err})") from None
 
 
-def cut_problems(cuts: Iterable[Cut], tokenizer: Tokenizer) -> list[Problem]:
-    """Every cut that cannot be trained on: no supervision or one without text, overlapping
-    supervisions, a supervision outside the cut, audio from a pipe command (Kaldi `wav.scp`
-    `... |`), or a transcript the tokenizer cannot encode. `where` is the cut id."""
+def cut_problems(cuts: Iterable[Cut], tokenizer: Tokenizer, urls: bool = False) -> list[Problem]:
+    """Every cut that cannot be trained on: audio it may not read (`source_problem`), a duration,
+    span or sampling rate that is not a real one, no supervision or one without text,
+    overlapping supervisions, a supervision outside the cut, or a transcript the tokenizer
+    cannot encode. `where` is the cut id."""
     problems = []
     for index, cut in enumerate(cuts):
-        if message := _problem(cut, tokenizer):
+        if message := source_problem(cut, urls) or _problem(cut, tokenizer):
             problems.append(Problem(index, f"cut {cut.id}", message))
     return problems
 
 
-def _problem(cut: Cut, tokenizer: Tokenizer) -> str | None:
-    recording = getattr(cut, "recording", None)
-    if recording is not None and any(s.type == "command" for s in recording.sources):
+def source_problem(cut: Cut, urls: bool = False) -> str | None:
+    """Why the cut's audio may not be read, if it may not: a source anywhere in its manifest (its
+    recording, a mixed cut's tracks, a transform's impulse response) that is a pipe command
+    (Kaldi `wav.scp` `cmd |`), or a URL (fetched only given `urls`)."""
+    types = {source["type"] for source in _sources(cut.to_dict())}
+    if "command" in types:
         return "audio comes from a pipe command (Kaldi wav.scp 'cmd |'); write it to a file first"
+    if "url" in types and not urls:
+        return "audio comes from a URL, fetched only with data.allow_urls=true"
+    return None
+
+
+def _sources(item: Any) -> Iterator[dict]:
+    """The audio sources (`{type, channels, source}`) anywhere in a manifest's dict."""
+    if isinstance(item, dict):
+        if {"type", "channels", "source"} <= item.keys():
+            yield item
+        for value in item.values():
+            yield from _sources(value)
+    elif isinstance(item, list):
+        for value in item:
+            yield from _sources(value)
+
+
+def _problem(cut: Cut, tokenizer: Tokenizer) -> str | None:
+    if problem := _field_problem(cut):
+        return problem
+    if not cut.duration > 0:
+        return f"duration {cut.duration} s is not a positive number"
+    recording = getattr(cut, "recording", None)
+    if recording is not None and not recording.sampling_rate > 0:
+        return f"recording {recording.id} has sampling rate {recording.sampling_rate}"
+    if recording is not None and not 0 <= cut.start <= cut.end <= recording.duration + 1e-3:
+        return (
+            f"cut from {cut.start:.2f} s to {cut.end:.2f} s lies outside its recording "
+            f"{recording.id} ({recording.duration:.2f} s)"
+        )
     sups = sorted(cut.supervisions, key=lambda s: s.start)
     if not sups or any(not (s.text or "").strip() for s in sups):
         return "a supervision without text"
@@ -103,6 +190,31 @@ def _problem(cut: Cut, tokenizer: Tokenizer) -> str | None:
     text = tokenizer.normalize(transcript(cut))
     if unknown := tokenizer.unknown_chars(text, normalized=True):
         return f"transcript has characters the tokenizer cannot encode: {sorted(unknown)!r}"
+    return None
+
+
+def _field_problem(cut: Cut) -> str | None:
+    """A time or rate of the cut's manifest that is not a finite number, or a supervision's
+    text or speaker that is not a string (JSON holds whatever it was given)."""
+    numbers = {"duration": cut.duration, "start": getattr(cut, "start", 0.0)}
+    if (recording := getattr(cut, "recording", None)) is not None:
+        numbers[f"recording {recording.id} sampling rate"] = recording.sampling_rate
+        numbers[f"recording {recording.id} duration"] = recording.duration
+    for s in cut.supervisions:
+        numbers.update(
+            {f"supervision {s.id} start": s.start, f"supervision {s.id} duration": s.duration}
+        )
+    for name, value in numbers.items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            return f"{name} {value!r} is not a finite number"
+    for s in cut.supervisions:
+        for field in ("text", "speaker"):
+            if (value := getattr(s, field)) is not None and not isinstance(value, str):
+                return f"supervision {s.id} {field} is a {type(value).__name__}, not a string"
     return None
 
 

@@ -43,11 +43,14 @@ class LhotseDataModule(ASRDataModule):
 
     source: LhotseCuts
 
-    def __init__(self, *args: Any, max_duration: float = 200.0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, max_duration: float = 200.0, allow_urls: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if self.cache:
             raise ValueError("data=lhotse has no feature cache: use data.cache=false")
         self.max_duration = max_duration
+        self.allow_urls = allow_urls
         self.cuts: dict[str, CutSet] = {}
         self._bad: dict[str, set[str]] = {}
 
@@ -61,7 +64,9 @@ class LhotseDataModule(ASRDataModule):
         cuts = self.source.cuts(split)
         if self.source.lazy and self.source.shards(split) is None:
             return cuts.filter(_LazyCheck(self, split))
-        problems = cut_problems(self.source.cuts(split, audio=False), self.tokenizer)
+        problems = cut_problems(
+            self.source.cuts(split, audio=False), self.tokenizer, self.allow_urls
+        )
         if problems and self.on_error == "raise":
             raise ManifestError(
                 describe(problems).replace("manifest line", "cut")
@@ -81,7 +86,7 @@ class LhotseDataModule(ASRDataModule):
     def _usable(self, split: str) -> CutSet:
         """The split's cuts that pass the checks, metadata only, streamed (nothing counted or
         logged)."""
-        usable = _Usable(self._bad.get(split, set()), self.tokenizer)
+        usable = _Usable(self._bad.get(split, set()), self.tokenizer, self.allow_urls)
         return self.source.cuts(split, audio=False).filter(usable)
 
     def val_durations(self) -> list[float]:
@@ -91,7 +96,7 @@ class LhotseDataModule(ASRDataModule):
         """Reads the validation cuts until it has these (one pass at most)."""
         ids = [cut.id for cut in self._usable("val")]
         wanted = {ids[i] for i in indices}
-        examples = CutBatches(self.tokenizer, self.sample_rate)
+        examples = CutBatches(self.tokenizer, self.sample_rate, self.allow_urls)
         found = {}
         for cut in self.source.cuts("val"):
             if cut.id in wanted:
@@ -117,7 +122,7 @@ class LhotseDataModule(ASRDataModule):
             shuffle=train,
             seed=self.seed,
         )
-        dataset = CutBatches(self.tokenizer, self.sample_rate)
+        dataset = CutBatches(self.tokenizer, self.sample_rate, self.allow_urls)
         if (fields := self.source.shards(split)) is not None:
             return SharLoader(
                 dataset,
@@ -190,12 +195,13 @@ class _Without:
 class _Usable:
     """A CutSet filter keeping the cuts that pass the checks and are not among `bad`."""
 
-    def __init__(self, bad: set[str], tokenizer: Tokenizer) -> None:
+    def __init__(self, bad: set[str], tokenizer: Tokenizer, urls: bool) -> None:
         self.bad = bad
         self.tokenizer = tokenizer
+        self.urls = urls
 
     def __call__(self, cut: Any) -> bool:
-        return cut.id not in self.bad and not cut_problems([cut], self.tokenizer)
+        return cut.id not in self.bad and not cut_problems([cut], self.tokenizer, self.urls)
 
 
 class _LazyCheck:
@@ -210,7 +216,7 @@ class _LazyCheck:
         bad = self.data._bad.setdefault(self.split, set())
         if cut.id in bad:  # met before (an earlier epoch or pass): counted then
             return False
-        problems = cut_problems([cut], self.data.tokenizer)
+        problems = cut_problems([cut], self.data.tokenizer, self.data.allow_urls)
         if problems and self.data.on_error == "raise":
             raise ManifestError(f"{problems[0].where}: {problems[0].message}")
         if problems:

@@ -38,7 +38,10 @@ def write_split(
     """Streams `cuts` into `out/cuts_<split>.jsonl.gz` (pointing at the audio where it lies) and,
     with `shar`, into the Shar folder `out/<split>/` (audio as FLAC, `shard_size` cuts a
     shard). Both appear only once complete (written under `out/<split>.partial` first).
-    Returns the number of cuts written."""
+    Returns the number of cuts written; a `shard_size` below 1 (which Lhotse would take for one
+    unnumbered shard, a layout `data=lhotse` does not read) raises ManifestError."""
+    if shar and shard_size < 1:
+        raise ManifestError(f"shard.shard_size={shard_size}: must be at least 1 (cuts a shard)")
     manifest, folder = split_outputs(out, split)
     partial = out / f"{split}.partial"
     shutil.rmtree(partial, ignore_errors=True)  # an interrupted earlier call's

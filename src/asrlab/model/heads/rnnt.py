@@ -83,6 +83,8 @@ class RNNTHead(nn.Module):
             raise ValueError(
                 f"head.nbest must be between 1 and head.beam_size={beam_size}, got {nbest}"
             )
+        if not 0 <= ctc_weight <= 1:
+            raise ValueError(f"head.ctc_weight must be within [0, 1], not {ctc_weight}")
         if max_symbols_per_frame < 1:
             raise ValueError(
                 f"head.max_symbols_per_frame must be at least 1, got {max_symbols_per_frame}"

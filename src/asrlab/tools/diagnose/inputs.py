@@ -27,8 +27,9 @@ def is_lhotse(source: DictConfig) -> bool:
     return source.get("_target_") == "asrlab.data.lhotse.source.LhotseCuts"
 
 
-def prepared_manifests(source: DictConfig, splits: Sequence[str]) -> dict[str, Path]:
-    """Prepare the data source as training would; the manifest of each split to scan."""
+def prepared_manifests(source: DictConfig, splits: Sequence[str], key: str) -> dict[str, Path]:
+    """Prepare the data source as training would; the manifest of each of `splits` (the config
+    key `key`, named when a split is not the source's)."""
     try:
         manifests = build_source(source).prepare()
     except (
@@ -40,7 +41,7 @@ def prepared_manifests(source: DictConfig, splits: Sequence[str]) -> dict[str, P
     ) as err:
         fail(f"cannot prepare data.source ({source._target_}): {err}")
     if missing := [split for split in splits if split not in manifests]:
-        fail(f"scan.splits {missing} are not among the source's splits {sorted(manifests)}")
+        fail(f"{key} {missing} are not among the source's splits {sorted(manifests)}")
     return {split: Path(manifests[split]).resolve() for split in splits}
 
 

@@ -25,6 +25,7 @@ from asrlab.tools.diagnose.blank import blank_check
 from asrlab.tools.diagnose.inputs import fail, is_lhotse, prepared_manifests, scan_tokenizer
 from asrlab.tools.diagnose.overfit import overfit
 from asrlab.training.checkpoint import load_model
+from asrlab.training.checkpoint_contents import CheckpointError
 from asrlab.training.preflight.findings import Finding, worst
 from asrlab.training.preflight.run import transcript_checks
 from asrlab.trust.configs import UntrustedTargetError
@@ -37,7 +38,7 @@ def _model(cfg: DictConfig, manifests: dict[str, Path]) -> tuple[ASRModel, DictC
             fail(f"doctor.checkpoint: no such file {path} (give a run's checkpoints/X.ckpt)")
         try:
             return load_model(path)
-        except (pickle.UnpicklingError, UntrustedTargetError) as err:
+        except (pickle.UnpicklingError, CheckpointError, UntrustedTargetError) as err:
             fail(f"doctor.checkpoint={path}: cannot load its model: {err}")
     return build_model(cfg, scan_tokenizer(cfg, manifests)), cfg
 
@@ -90,7 +91,7 @@ def diagnose(cfg: DictConfig, progress: bool = True) -> list[Finding]:
             "and doctor.overfit_steps=0 (training checks each cut's audio as it reads it)"
         )
     pl.seed_everything(cfg.seed)
-    manifests = prepared_manifests(cfg.data.source, options.splits)
+    manifests = prepared_manifests(cfg.data.source, options.splits, "doctor.splits")
     model, model_cfg = _model(cfg, manifests)
     try:
         utterances = {split: read_manifest(path) for split, path in manifests.items()}

@@ -18,6 +18,7 @@ from asrlab.model.contracts import Decoder
 from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
 from asrlab.training.checkpoint import load_model
+from asrlab.training.checkpoint_contents import CheckpointError
 from asrlab.trust.configs import UntrustedTargetError
 from asrlab.trust.pickles import UnsafeCheckpointError
 
@@ -59,7 +60,7 @@ def load_checkpoint(path: Path) -> tuple[ASRModel, DictConfig]:
     """The checkpoint's model (eval mode) and its run's config, or an error."""
     try:
         model, run_cfg = load_model(path)
-    except (UnsafeCheckpointError, UntrustedTargetError) as err:  # they start with the path
+    except (CheckpointError, UnsafeCheckpointError, UntrustedTargetError) as err:  # path first
         raise EvaluationError(f"ckpt_path={err}") from err
     except (
         pickle.UnpicklingError,

@@ -23,7 +23,8 @@ def shard(cfg: DictConfig) -> dict[str, int]:
     out = Path(options.out)
     refuse_existing(out, options.splits)
     counts = {}
-    for split, manifest in prepared_manifests(cfg.data.source, options.splits).items():
+    splits = prepared_manifests(cfg.data.source, options.splits, "shard.splits")
+    for split, manifest in splits.items():
         skipped: list[Problem] | None = [] if cfg.data.on_error == "skip" else None
         cuts = manifest_cuts(manifest, skipped)
         counts[split] = write_split(cuts, out, split, options.shard_size, options.shar)

@@ -11,10 +11,15 @@ from pathlib import Path
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from asrlab.tools.sweeping.space import SweepConfigError
 
 log = logging.getLogger(__name__)
 # Seconds a SQLite writer waits for another process's lock before failing.
 SQLITE_TIMEOUT_S = 60
+SCHEMES = ("sqlite", "postgresql", "mysql")
+"""The RDB storages a study may be kept in (a driver may follow: postgresql+psycopg2://)."""
 
 
 def shared_url(url: str) -> str:
@@ -32,16 +37,28 @@ def shared_url(url: str) -> str:
 def rdb_storage(url: str, heartbeat_interval: int) -> RDBStorage:
     """The storage at `url`, in which running trials record a heartbeat every
     `heartbeat_interval` seconds (`heartbeat`); a trial silent for twice as long is failed by
-    `fail_stale_trials` and enqueued again with its parameters, once."""
-    sqlite = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite") else {}
-    with warnings.catch_warnings():  # heartbeats have been "experimental" since Optuna 2.9
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RDBStorage(
-            url,
-            engine_kwargs=sqlite,
-            heartbeat_interval=heartbeat_interval,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+    `fail_stale_trials` and enqueued again with its parameters, once. A URL of another kind,
+    a driver not installed or a database that cannot be opened raise SweepConfigError."""
+    where = f"hydra.sweeper.storage={url}"
+    scheme = url.partition("://")[0].partition("+")[0] if "://" in url else None
+    if scheme not in SCHEMES:
+        raise SweepConfigError(
+            f"{where}: not an RDB URL; give sqlite:///PATH.db, postgresql://USER@HOST/DB or "
+            "mysql://USER@HOST/DB (null: optuna.db in the sweep folder)"
         )
+    sqlite = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if scheme == "sqlite" else {}
+    try:
+        with warnings.catch_warnings():  # heartbeats have been "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                engine_kwargs=sqlite,
+                heartbeat_interval=heartbeat_interval,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
+    except (ImportError, SQLAlchemyError, ValueError) as err:  # the driver, the server, the file
+        reason = " ".join(str(err).split("(Background on this error")[0].split())
+        raise SweepConfigError(f"{where}: cannot open it ({reason})") from None
 
 
 def open_study(

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 RESULTS = "optimization_results.yaml"
 # Where a study is kept when `storage` is not set: in the sweep folder.
 DEFAULT_DB = "optuna.db"
+DIRECTIONS = ("minimize", "maximize")
 
 
 class TooManyFailures(CompactHydraException):
@@ -85,17 +86,26 @@ class OptunaSweep:
             )
         if not 0.0 <= self.max_failure_rate <= 1.0:
             raise SweepConfigError("hydra.sweeper.max_failure_rate must be within [0, 1]")
+        self._check_counts()
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        earlier = self.storage is None and (sweep_dir / DEFAULT_DB).exists()
         url = shared_url(self.storage) if self.storage else f"sqlite:///{sweep_dir / DEFAULT_DB}"
         storage = rdb_storage(url, self.heartbeat_interval)
+        if earlier and self.study_name is None:
+            names = ", ".join(optuna.get_all_study_names(storage))
+            raise SweepConfigError(
+                f"hydra.sweep.dir={sweep_dir} holds an earlier sweep (its {DEFAULT_DB}: {names}): "
+                "give another hydra.sweep.dir, or continue its study with "
+                "hydra.sweeper.study_name=NAME"
+            )
         study = open_study(storage, self.study_name, self.directions, self.sampler, pruner)
         log.info("study %s in %s: %s, pruner %s", study.study_name, url, self.sampler, self.pruner)
         # What a trial's run needs to report to its trial, and to build the same pruner.
         reporting = {"storage": url, "study_name": study.study_name}
         reporting["pruner"] = {"name": self.pruner, **pruner_settings}
 
-        job_idx, to_go = 0, self.n_trials
+        to_go = self.n_trials
         while to_go > 0:
             fail_stale_trials(study)
             trials = [study.ask(space) for _ in range(min(self.n_jobs, to_go))]
@@ -104,9 +114,10 @@ class OptunaSweep:
                 + (_reporting({**reporting, "number": t.number}) if self.pruner != "none" else [])
                 for t in trials
             ]
+            # A trial's job number is its number in the study: a study continued in the same
+            # sweep folder gives its trials new folders.
             with heartbeat(storage, study, [t.number for t in trials]):
-                returns = self.launcher.launch(overrides, initial_job_idx=job_idx)
-            job_idx += len(returns)
+                returns = self.launcher.launch(overrides, initial_job_idx=trials[0].number)
             told = [self._tell(study, t, r) for t, r in zip(trials, returns, strict=True)]
             failures = told.count(False)
             if failures / len(returns) > self.max_failure_rate:
@@ -118,6 +129,20 @@ class OptunaSweep:
             to_go -= len(trials)
         write_results(study, sweep_dir / RESULTS)
         write_study_plots(study, sweep_dir)
+
+    def _check_counts(self) -> None:
+        """Raises SweepConfigError on a direction Optuna does not know, or a count below 1."""
+        for direction in self.directions:
+            if direction not in DIRECTIONS:
+                raise SweepConfigError(
+                    f"hydra.sweeper.direction={direction}: one of {', '.join(DIRECTIONS)} "
+                    "(or a list of them, one per optimized_metric)"
+                )
+        counts = {"n_trials": self.n_trials, "n_jobs": self.n_jobs}
+        counts["heartbeat_interval"] = self.heartbeat_interval
+        for key, count in counts.items():
+            if count < 1:
+                raise SweepConfigError(f"hydra.sweeper.{key}={count}: must be at least 1")
 
     def _tell(self, study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> bool:
         """Records how the trial ended; False if it failed."""

@@ -22,7 +22,7 @@ def check_joint_size(datamodule: ASRDataModule, model: ASRModel) -> None:
         return
     samples = torch.tensor([round(u.duration * datamodule.sample_rate) for u in utterances])
     longest = int(samples.max())
-    tokens = max(_token_count(model.tokenizer, u.text) for u in utterances)
+    tokens = max(token_count(model.tokenizer, u.text) for u in utterances)
     batch_size = datamodule.batch_size
     if datamodule.max_frames_per_batch:
         feature_frames = int(datamodule.frames_of(torch.tensor([longest]))[0])
@@ -31,7 +31,7 @@ def check_joint_size(datamodule: ASRDataModule, model: ASRModel) -> None:
     model.head.check_joint_size(batch_size, frames, tokens)
 
 
-def _token_count(tokenizer: Tokenizer, text: str) -> int:
+def token_count(tokenizer: Tokenizer, text: str) -> int:
     """Tokens of `text`; 0 for a text the tokenizer cannot encode (the coverage check's)."""
     try:
         return len(tokenizer.encode(text))
