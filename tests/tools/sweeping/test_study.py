@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from asrlab.tools.sweeping.study import shared_url
+from asrlab.tools.sweeping.study import shared_url, shown_url
 
 
 def test_a_relative_sqlite_file_is_made_absolute(
@@ -18,3 +18,9 @@ def test_a_relative_sqlite_file_is_made_absolute(
         "postgresql://user:secret@host:5432/optuna",
     ):
         assert shared_url(unchanged) == unchanged
+
+
+def test_a_password_in_the_url_is_masked_in_what_is_logged() -> None:
+    shown = shown_url("postgresql+psycopg2://user:secret@host:5432/optuna")
+    assert "secret" not in shown and shown.startswith("postgresql+psycopg2://user:***@host")
+    assert shown_url("not a url") == "not a url"

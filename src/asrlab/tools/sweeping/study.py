@@ -11,7 +11,7 @@ from pathlib import Path
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from asrlab.tools.sweeping.space import SweepConfigError
 
@@ -34,12 +34,20 @@ def shared_url(url: str) -> str:
     return parsed.set(database=str(Path(path).absolute())).render_as_string(hide_password=False)
 
 
+def shown_url(url: str) -> str:
+    """`url` as logs and errors may show it: a password in it masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL: nothing to mask
+        return url
+
+
 def rdb_storage(url: str, heartbeat_interval: int) -> RDBStorage:
     """The storage at `url`, in which running trials record a heartbeat every
     `heartbeat_interval` seconds (`heartbeat`); a trial silent for twice as long is failed by
     `fail_stale_trials` and enqueued again with its parameters, once. A URL of another kind,
     a driver not installed or a database that cannot be opened raise SweepConfigError."""
-    where = f"hydra.sweeper.storage={url}"
+    where = f"hydra.sweeper.storage={shown_url(url)}"
     scheme = url.partition("://")[0].partition("+")[0] if "://" in url else None
     if scheme not in SCHEMES:
         raise SweepConfigError(

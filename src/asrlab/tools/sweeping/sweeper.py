@@ -22,6 +22,7 @@ from asrlab.tools.sweeping.study import (
     open_study,
     rdb_storage,
     shared_url,
+    shown_url,
 )
 from asrlab.training.pruners import build_pruner
 
@@ -100,7 +101,8 @@ class OptunaSweep:
                 "hydra.sweeper.study_name=NAME"
             )
         study = open_study(storage, self.study_name, self.directions, self.sampler, pruner)
-        log.info("study %s in %s: %s, pruner %s", study.study_name, url, self.sampler, self.pruner)
+        name, shown = study.study_name, shown_url(url)
+        log.info("study %s in %s: %s, pruner %s", name, shown, self.sampler, self.pruner)
         # What a trial's run needs to report to its trial, and to build the same pruner.
         reporting = {"storage": url, "study_name": study.study_name}
         reporting["pruner"] = {"name": self.pruner, **pruner_settings}
