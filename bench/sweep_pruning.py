@@ -1,10 +1,10 @@
 """Sweep pruning: the same 16-trial Optuna search (the default model on synth_digits at reduced
-size, over lr x hidden size x dropout) without pruning and with the median pruner, for two
-sampler seeds: the trials' training seconds summed (each trial's own, from its metrics.json or
-pruned.json: a trial is not charged for the partner it ran beside, nor for preparing data), the
-sweep's wall-clock seconds, the epochs trained (which the machine's load does not change), and
-the best val WER of each. The target: pruned reaches a best val WER within 10% (relative) of the
-unpruned one in at most half the training seconds.
+size, over lr x hidden size x dropout) without pruning and with each of --pruners (median by
+default), for two sampler seeds: the trials' training seconds summed (each trial's own, from its
+metrics.json or pruned.json: a trial is not charged for the partner it ran beside, nor for
+preparing data), the sweep's wall-clock seconds, the epochs trained (which the machine's load
+does not change), and the best val WER of each. The target: pruned reaches a best val WER within
+10% (relative) of the unpruned one in at most half the training seconds.
 
 Each sweep goes to bench/results/sweep_pruning/seedS/PRUNER (its study: optuna.db there); the
 result to bench/results/sweep_pruning.json. A sweep folder without optimization_results.yaml
@@ -13,7 +13,7 @@ trials: about an hour on 2 cores. `--smoke` runs each sweep as ASRLAB_SMOKE=1 do
 one-epoch trials of tiny data) into bench/results/sweep_pruning_smoke.
 
     python bench/sweep_pruning.py [--seeds 1 2] [--trials 16] [--jobs 2] [--smoke]
-        [--out DIR] [-- HYDRA OVERRIDES]
+        [--pruners median successive_halving hyperband] [--out DIR] [-- HYDRA OVERRIDES]
 """
 
 import argparse
@@ -36,7 +36,7 @@ REDUCED = [
     "data.source.num_test=100",
     "trainer.max_epochs=6",
 ]
-PRUNERS = ("none", "median")
+PRUNERS = ("median", "successive_halving", "hyperband")
 TIME_TARGET, WER_TARGET = 0.5, 1.1
 
 
@@ -92,11 +92,27 @@ def trial_training(folder: Path) -> list[tuple[float, int]]:
     return trained
 
 
+def versus(unpruned: dict[str, Any], pruned: dict[str, Any]) -> dict[str, Any]:
+    """A pruned sweep against the unpruned one: its share of the training seconds and epochs,
+    its best val WER over theirs, and whether that meets the target."""
+    ratios: dict[str, Any] = {
+        "time_ratio": round(pruned["trial_seconds"] / unpruned["trial_seconds"], 3),
+        "epoch_ratio": round(pruned["epochs"] / unpruned["epochs"], 3),
+    }
+    if unpruned["best_val_wer"] and pruned["best_val_wer"] is not None:
+        ratios["wer_ratio"] = round(pruned["best_val_wer"] / unpruned["best_val_wer"], 3)
+        ratios["target_met"] = (
+            ratios["time_ratio"] <= TIME_TARGET and ratios["wer_ratio"] <= WER_TARGET
+        )
+    return ratios
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--pruners", nargs="+", default=["median"], choices=PRUNERS)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--out", type=Path, help="default: bench/results/sweep_pruning[_smoke]")
     parser.add_argument("overrides", nargs="*")
@@ -104,15 +120,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.out = args.out or RESULTS / ("sweep_pruning_smoke" if args.smoke else "sweep_pruning")
     runs = []
     for seed in args.seeds:
-        run = {"seed": seed}
-        for pruner in PRUNERS:
+        run: dict[str, Any] = {"seed": seed}
+        for pruner in ["none", *args.pruners]:
             run[pruner] = sweep(args.out / f"seed{seed}" / pruner, pruner, seed, args)
-        unpruned, pruned = run["none"], run["median"]
-        run["time_ratio"] = round(pruned["trial_seconds"] / unpruned["trial_seconds"], 3)
-        run["epoch_ratio"] = round(pruned["epochs"] / unpruned["epochs"], 3)
-        if unpruned["best_val_wer"] and pruned["best_val_wer"] is not None:
-            run["wer_ratio"] = round(pruned["best_val_wer"] / unpruned["best_val_wer"], 3)
-            run["target_met"] = run["time_ratio"] <= TIME_TARGET and run["wer_ratio"] <= WER_TARGET
+        run["versus_none"] = {p: versus(run["none"], run[p]) for p in args.pruners}
         runs.append(run)
     result = {
         "trials": args.trials,
