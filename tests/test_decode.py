@@ -55,7 +55,7 @@ def test_a_multirun_runs_the_acoustic_model_once_and_compare_ranks_it(
 
     compare([str(sweep), "--metric", "val_wer", "--out", str(tmp_path / "compare")])
     rows = (tmp_path / "compare" / "runs.csv").read_text().splitlines()
-    assert rows[0] == "rank,run,decoder.lm_weight,val_wer,decode_rtf"
+    assert rows[0] == "rank,run,decoder.lm_weight,val_wer,decode_rtf,pareto_decode_rtf"
     ranked = [row.split(",") for row in rows[1:]]
     assert [float(r[3]) for r in ranked] == pytest.approx(sorted(wers))
     assert {r[2] for r in ranked} == {"0.0", "0.5", "2.0"}
