@@ -7,6 +7,7 @@ from pathlib import Path
 from lhotse import CutSet, RecordingSet, SupervisionSet
 from lhotse.cut import Cut
 
+from asrlab.data.lhotse.shar import FIELDS, SharCuts
 from asrlab.data.manifest import ManifestError, Problem
 from asrlab.text.tokenizer import Tokenizer
 
@@ -35,8 +36,13 @@ def open_cuts(spec: CutsSpec, lazy: bool = False, audio: bool = True) -> CutSet:
 
 
 def shar_cuts(fields: Mapping[str, list[str]], audio: bool = True) -> CutSet:
-    """The cuts of these Shar shards, streamed; `audio=False`: their metadata only."""
-    return CutSet.from_shar(fields=dict(fields) if audio else {"cuts": list(fields["cuts"])})
+    """The cuts of these Shar shards, streamed; `audio=False`: their metadata only. Shards of
+    the audio only are read by `SharCuts`, others by Lhotse."""
+    if not audio:
+        return CutSet(SharCuts({"cuts": fields["cuts"]}))
+    if set(fields) <= FIELDS:
+        return CutSet(SharCuts(fields))
+    return CutSet.from_shar(fields=dict(fields))
 
 
 def _existing(path: str) -> Path:

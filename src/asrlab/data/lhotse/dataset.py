@@ -1,5 +1,9 @@
 """Batches of Lhotse cuts: audio read through Lhotse (soundfile), transcripts encoded."""
 
+import io
+
+import numpy as np
+import soundfile
 import torch
 from lhotse import CutSet
 from lhotse.audio.backend import LibsndfileBackend, set_current_audio_backend
@@ -29,11 +33,33 @@ class CutBatches(Dataset[Batch]):
     def example(self, cut: Cut) -> Example:
         """One cut's Example: waveform (S,), tokens, normalised transcript, cut id."""
         try:
-            samples = cut.resample(self.sample_rate).load_audio()
+            samples = in_memory(cut, self.sample_rate)
+            if samples is None:
+                samples = cut.resample(self.sample_rate).load_audio()
         except Exception as err:  # lhotse raises many kinds; each one means this cut's audio
             raise AudioError(f"cut {cut.id}: cannot read its audio ({err})") from None
         require_finite(samples, f"cut {cut.id}")
         text = transcript(cut)
         tokens = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
-        wave = torch.from_numpy(samples).float().mean(dim=0)
+        wave = torch.from_numpy(samples).float()
+        wave = wave[0] if len(wave) == 1 else wave.mean(dim=0)
         return Example(wave, tokens, self.tokenizer.normalize(text), cut.id)
+
+
+def in_memory(cut: Cut, sample_rate: int) -> np.ndarray | None:
+    """The audio (C, S) of a cut that is the whole of a recording held in memory (a Shar cut's)
+    at `sample_rate`, decoded by soundfile; None for any other cut (Lhotse reads those)."""
+    recording = getattr(cut, "recording", None)
+    if (
+        recording is None
+        or len(recording.sources) != 1
+        or recording.sources[0].type != "memory"
+        or recording.sampling_rate != sample_rate
+        or cut.start != 0
+        or cut.num_samples != recording.num_samples
+        or list(cut.channel if isinstance(cut.channel, list) else [cut.channel])
+        != recording.channel_ids
+    ):
+        return None
+    samples, _ = soundfile.read(io.BytesIO(recording.sources[0].source), dtype="float32")
+    return samples.T if samples.ndim == 2 else samples[None]
