@@ -57,7 +57,9 @@ def write_split(
         if shar:
             (partial / split).mkdir()
             writers.append(
-                stack.enter_context(SharWriter(partial / split, {"recording": audio_format}, shard_size))
+                stack.enter_context(
+                    SharWriter(partial / split, {"recording": audio_format}, shard_size)
+                )
             )
         for cut in cuts:
             for writer in writers:
