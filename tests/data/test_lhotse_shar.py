@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 from lhotse import CutSet
 
 from asrlab.data.audio import AudioError
 from asrlab.data.lhotse.cuts import shar_cuts, shar_fields
-from asrlab.data.lhotse.dataset import in_memory
+from asrlab.data.lhotse.dataset import decode, in_memory
 from asrlab.data.lhotse.tar import TarError, members
 from asrlab.data.lhotse.write import write_split
 from helpers import write_cuts
@@ -73,3 +74,16 @@ def test_cut_and_audio_that_do_not_pair_are_named(lost: str, tmp_path: Path) -> 
     named = r"recording.000000.tar: (no audio for cut|audio .* has no cut)"
     with pytest.raises(AudioError, match=named):
         list(shar_cuts(fields))
+
+
+@pytest.mark.parametrize(
+    ("audio_format", "subtype"), [("WAV", "PCM_16"), ("WAV", "FLOAT"), ("FLAC", "PCM_16")]
+)
+def test_decoded_audio_is_soundfiles(audio_format: str, subtype: str) -> None:
+    stereo = np.random.default_rng(0).uniform(-1, 1, (100, 2))
+    data = io.BytesIO()
+    soundfile.write(data, stereo, 8000, format=audio_format, subtype=subtype)
+    samples, _ = soundfile.read(io.BytesIO(data.getvalue()), dtype="float32")
+    decoded = decode(data.getvalue())
+    assert decoded.dtype == np.float32
+    np.testing.assert_array_equal(decoded, samples.T)

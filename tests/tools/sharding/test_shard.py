@@ -12,6 +12,7 @@ from asrlab.cli.data import main
 from asrlab.data.audio import read_audio
 from asrlab.data.lhotse.datamodule import LhotseDataModule
 from asrlab.data.lhotse.source import LhotseCuts
+from asrlab.data.lhotse.tar import members
 from asrlab.text.tokenizer import CharTokenizer
 from helpers import FRAMES_OF, write_dataset
 
@@ -85,3 +86,21 @@ def test_unreadable_audio_is_named_or_skipped(
     _run(skip, monkeypatch)
     assert "train: skipped 1 bad manifest line(s)" in capsys.readouterr().out
     assert list(CutSet.from_file(tmp_path / "b" / "cuts_train.jsonl.gz").ids) == ["utt0", "utt2"]
+
+
+def test_audio_format_is_written_and_an_unknown_one_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    manifest = write_dataset(tmp_path / "data", ["one"])
+    _run(_shard_args(manifest, tmp_path / "a", tmp_path / "run"), monkeypatch)
+    flac = [*_shard_args(manifest, tmp_path / "b", tmp_path / "run2"), "shard.audio_format=flac"]
+    _run(flac, monkeypatch)
+    for out, suffix in (("a", ".wav"), ("b", ".flac")):
+        assert [n for n, _ in members(tmp_path / out / "train" / "recording.000000.tar")] == [
+            f"utt0{suffix}",
+            "utt0.json",
+        ]
+    with pytest.raises(SystemExit):
+        mp3 = [*_shard_args(manifest, tmp_path / "c", tmp_path / "run3"), "shard.audio_format=mp3"]
+        _run(mp3, monkeypatch)
+    assert "shard.audio_format=mp3: give one of ('wav', 'flac')" in capsys.readouterr().out
