@@ -5,8 +5,11 @@ noise, transcripts of digit words) is read for one training epoch, with 2 loader
 same budget (at most 32 utterances a batch), two ways:
 - files: asrlab's JSONL path (data=manifest: ASRDataModule, BucketBatchSampler), each
   utterance its own WAV file;
-- shar: data=lhotse on Lhotse Shar shards of the same corpus (`CutSet.to_shar`, audio as FLAC,
-  1,000 cuts a shard), read by Lhotse's DynamicBucketingSampler.
+- shar_wav, shar_flac: data=lhotse on Lhotse Shar shards of the same corpus, written as
+  `asrlab-data shard` writes them (audio as WAV or FLAC, `--formats`; 1,000 cuts a shard), read
+  by Lhotse's DynamicBucketingSampler in the loader workers.
+The readers take turns, `--repeats` times (the load of a shared machine drifts); each reports
+its run of median throughput, with the throughput of every run, and the bytes it reads.
 
 Each: audio seconds delivered per second of the epoch, time from setup to the first batch,
 peak memory (PSS of the main process and its workers together, sampled every 0.2 s: PSS
@@ -19,7 +22,7 @@ Then a lazy Lhotse manifest of 1,000,000 cuts (data=lhotse, lazy=true; cuts reus
 files): seconds from setup to the first batch, and of the full pass that writes its transcript
 view (what the tokenizer and the pre-flight read; once per run).
 
-    python bench/shards.py [--n 100000] [--lazy-cuts 1000000] [--smoke]
+    python bench/shards.py [--n 100000] [--lazy-cuts 1000000] [--repeats 1] [--smoke]
 """
 
 import argparse
@@ -47,6 +50,7 @@ from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.datasets.manifest import Manifests
 from asrlab.data.lhotse.datamodule import LhotseDataModule
 from asrlab.data.lhotse.source import LhotseCuts
+from asrlab.data.lhotse.write import AUDIO_FORMATS, write_split
 from asrlab.data.manifest import write_manifest
 from asrlab.model.frontends import LogMel
 from asrlab.text.tokenizer import CharTokenizer
@@ -87,11 +91,15 @@ def cut_of(row: dict[str, Any], cut_id: str) -> MonoCut:
     return MonoCut(cut_id, 0.0, row["duration"], 0, [supervision], recording=recording)
 
 
-def write_shar(folder: Path, rows: list[dict[str, Any]]) -> Path:
+def write_shar(out: Path, rows: list[dict[str, Any]], audio_format: str) -> Path:
+    """The corpus as `asrlab-data shard` writes it: the Shar folder out/train."""
     cuts = CutSet([cut_of(row, f"u{i}") for i, row in enumerate(rows)])
-    folder.mkdir()
-    cuts.to_shar(folder, fields={"recording": "flac"}, shard_size=SHARD_SIZE)
-    return folder
+    write_split(cuts, out, "train", SHARD_SIZE, audio_format=audio_format)
+    return out / "train"
+
+
+def bytes_under(folder: Path, pattern: str) -> int:
+    return sum(path.stat().st_size for path in folder.rglob(pattern))
 
 
 def write_lazy_cuts(path: Path, rows: list[dict[str, Any]], count: int) -> Path:
@@ -192,6 +200,12 @@ def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, A
     }
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median throughput, with every run's throughput."""
+    ranked = sorted(runs, key=lambda run: run["audio_s_per_s"])
+    return ranked[len(ranked) // 2] | {"audio_s_per_s_runs": [r["audio_s_per_s"] for r in runs]}
+
+
 def lazy_first_batch(cuts: Path, small: Path, manifest_dir: Path) -> dict[str, Any]:
     source = LhotseCuts(str(cuts), str(small), str(small), str(manifest_dir), lazy=True)
     start = time.perf_counter()
@@ -226,6 +240,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--lazy-cuts", type=int, default=1_000_000, help="cuts of the lazy manifest"
     )
+    parser.add_argument("--formats", nargs="+", choices=AUDIO_FORMATS, default=list(AUDIO_FORMATS))
+    parser.add_argument("--repeats", type=int, default=1, help="turns of the readers")
     parser.add_argument("--smoke", action="store_true", help="--n 200 --lazy-cuts 2000")
     parser.add_argument("--workdir", type=Path, help="where the corpus goes (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -238,9 +254,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         train = write_manifest(root / "train.jsonl", rows)
         small = write_manifest(root / "small.jsonl", rows[:4])
         corpus_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        shar = write_shar(root / "shar", rows)
-        shar_seconds = time.perf_counter() - start
+        shar, shar_seconds = {}, {}
+        for audio_format in args.formats:
+            start = time.perf_counter()
+            shar[audio_format] = write_shar(root / f"shar_{audio_format}", rows, audio_format)
+            shar_seconds[audio_format] = round(time.perf_counter() - start, 1)
         small_cuts = CutSet([cut_of(row, f"s{i}") for i, row in enumerate(rows[:4])])
         small_cuts.to_file(root / "cuts_small.jsonl.gz")
         small_cuts_path = str(root / "cuts_small.jsonl.gz")
@@ -257,15 +275,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 check_audio=False,
             )
 
-        def shards() -> LhotseDataModule:
-            return lhotse_module(
-                LhotseCuts(str(shar), small_cuts_path, small_cuts_path, str(root / "views"))
+        def shards(folder: Path) -> Callable[[], LhotseDataModule]:
+            return lambda: lhotse_module(
+                LhotseCuts(str(folder), small_cuts_path, small_cuts_path, str(root / "views"))
             )
 
-        readers = {
-            "files": read_epoch(files, root, opens),
-            "shar": read_epoch(shards, root, opens),
-        }
+        makers = {"files": files, **{f"shar_{f}": shards(shar[f]) for f in args.formats}}
+        sizes = {"files": bytes_under(root / "corpus", "*.wav")}
+        sizes |= {f"shar_{f}": bytes_under(shar[f], "*") for f in args.formats}
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in makers}
+        for _ in range(args.repeats):
+            for name, make in makers.items():
+                runs[name].append(read_epoch(make, root, opens))
+        readers = {name: median_run(runs[name]) | {"bytes": sizes[name]} for name in makers}
         lazy = lazy_first_batch(
             write_lazy_cuts(root / "cuts_lazy.jsonl.gz", rows, lazy_cuts),
             Path(small_cuts_path),
@@ -277,7 +299,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "batch_size": BATCH_SIZE,
         "shard_size": SHARD_SIZE,
         "write_corpus_seconds": round(corpus_seconds, 1),
-        "write_shar_seconds": round(shar_seconds, 1),
+        "write_shar_seconds": shar_seconds,
         **readers,
         "lazy_manifest": {"cuts": lazy_cuts, **lazy},
         "load_average": [round(x, 2) for x in psutil.getloadavg()],

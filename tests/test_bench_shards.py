@@ -16,10 +16,13 @@ def test_smoke_reads_the_corpus_from_files_and_from_shards(
     monkeypatch.setattr(shards, "write_result", lambda name, result: written.update({name: result}))
     result = shards.main(["--smoke", "--workdir", str(tmp_path)])
     assert written == {"shards_smoke": result}
-    files, shar = result["files"], result["shar"]
-    assert files["audio_seconds"] == shar["audio_seconds"] > 0  # every utterance, once
+    files = result["files"]
     assert files["files_opened_epoch"] == result["utterances"]  # one WAV each
-    assert shar["files_opened_epoch"] == 2  # one shard: its cuts and its recordings
-    assert files["peak_pss_mib"] > 0 and shar["first_batch_seconds"] > 0
+    assert files["peak_pss_mib"] > 0
+    for shar in (result["shar_wav"], result["shar_flac"]):
+        assert files["audio_seconds"] == shar["audio_seconds"] > 0  # every utterance, once
+        assert shar["files_opened_epoch"] == 2  # one shard: its cuts and its recordings
+        assert shar["first_batch_seconds"] > 0
+    assert result["shar_flac"]["bytes"] < result["shar_wav"]["bytes"]
     assert result["lazy_manifest"]["first_batch_seconds"] > 0
     assert list(tmp_path.iterdir()) == []  # the corpus is gone

@@ -97,7 +97,7 @@ SKIPPED = {
     ".venv/bin/python bench/heads.py": BENCH,
     ".venv/bin/python bench/samplers.py": BENCH,
     ".venv/bin/python bench/shards.py": BENCH,
-    ".venv/bin/python bench/shards.py --n 20000": BENCH,
+    ".venv/bin/python bench/shards.py --n 20000 --repeats 2": BENCH,
     ".venv/bin/python bench/feature_storage.py": BENCH,
     ".venv/bin/python bench/recipes.py": BENCH,
     ".venv/bin/python bench/heads.py --tasks fsdd --heads rnnt ctc_aed --encoders conformer -- "

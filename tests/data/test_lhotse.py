@@ -11,13 +11,13 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from lhotse import AudioSource, CutSet
-from lhotse.shar.readers.lazy import LazySharIterator
 from lhotse.utils import fastcopy
 from torch import nn
 
 from asrlab.data.batch import Batch
 from asrlab.data.lhotse.cuts import cut_problems
 from asrlab.data.lhotse.datamodule import LhotseDataModule
+from asrlab.data.lhotse.shar import SharCuts
 from asrlab.data.lhotse.source import LhotseCuts
 from asrlab.data.manifest import ManifestError
 from asrlab.model.module import training_steps
@@ -104,14 +104,14 @@ def test_shar_audio_is_read_in_the_workers_only(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     main, read_here = os.getpid(), []
-    iterate = LazySharIterator.__iter__
+    iterate = SharCuts.__iter__
 
-    def recorded(shards: LazySharIterator):
-        if os.getpid() == main and shards.fields:  # fields beside the cuts: the audio tars
-            read_here.append(shards.streams["recording"])
+    def recorded(shards: SharCuts):
+        if os.getpid() == main and shards.audio:  # the audio tars
+            read_here.append(shards.audio)
         return iterate(shards)
 
-    monkeypatch.setattr(LazySharIterator, "__iter__", recorded)
+    monkeypatch.setattr(SharCuts, "__iter__", recorded)
     data = data_module(shar_of(write_cuts(tmp_path / "data", words(4)), 2), tmp_path, num_workers=2)
     data.setup("fit")
     assert len([batch.ids for batch in data.train_dataloader()]) > 0

@@ -12,6 +12,7 @@ from asrlab.cli.data import main
 from asrlab.data.audio import read_audio
 from asrlab.data.lhotse.datamodule import LhotseDataModule
 from asrlab.data.lhotse.source import LhotseCuts
+from asrlab.data.lhotse.tar import members
 from asrlab.text.tokenizer import CharTokenizer
 from helpers import FRAMES_OF, write_dataset
 
@@ -106,3 +107,21 @@ def test_a_bad_shard_setting_is_named_and_nothing_is_written(
         _run([*_shard_args(manifest, tmp_path / "out", tmp_path / "run"), setting], monkeypatch)
     assert message in capsys.readouterr().out
     assert not list((tmp_path / "out").glob("*/*"))
+
+
+def test_audio_format_is_written_and_an_unknown_one_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    manifest = write_dataset(tmp_path / "data", ["one"])
+    _run(_shard_args(manifest, tmp_path / "a", tmp_path / "run"), monkeypatch)
+    flac = [*_shard_args(manifest, tmp_path / "b", tmp_path / "run2"), "shard.audio_format=flac"]
+    _run(flac, monkeypatch)
+    for out, suffix in (("a", ".wav"), ("b", ".flac")):
+        assert [n for n, _ in members(tmp_path / out / "train" / "recording.000000.tar")] == [
+            f"utt0{suffix}",
+            "utt0.json",
+        ]
+    with pytest.raises(SystemExit):
+        mp3 = [*_shard_args(manifest, tmp_path / "c", tmp_path / "run3"), "shard.audio_format=mp3"]
+        _run(mp3, monkeypatch)
+    assert "shard.audio_format=mp3: give one of ('wav', 'flac')" in capsys.readouterr().out

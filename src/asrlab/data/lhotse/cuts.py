@@ -1,7 +1,6 @@
 """Lhotse CutSets as asrlab reads them: opened from a manifest or a Shar folder, and checked."""
 
 import math
-import tarfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ from lhotse.lazy import Dillable, LazyManifestIterator
 from lhotse.serialization import decode_json_line, deserialize_item, open_best
 from lhotse.shar import LazySharIterator
 
+from asrlab.data.lhotse.shar import FIELDS, SharCuts, naming_the_shard
+from asrlab.data.lhotse.tar import TarError, members
 from asrlab.data.manifest import ManifestError, Problem
 from asrlab.text.tokenizer import Tokenizer
 
@@ -71,25 +72,21 @@ class _SharShards(Dillable):
         self.fields = fields
 
     def __iter__(self) -> Iterator[Cut]:
-        for index, shard in enumerate(self.fields["cuts"]):
+        for index in range(len(self.fields["cuts"])):
             files = {field: paths[index] for field, paths in self.fields.items()}
-            try:
+            with naming_the_shard(list(files.values())):
                 yield from LazySharIterator({field: [path] for field, path in files.items()})
-            except Exception as err:  # lhotse raises many kinds; each means this shard
-                names = " + ".join(Path(path).name for path in files.values())
-                where = f"Shar shard {names} in {Path(shard).parent}"
-                raise ManifestError(f"{where}: cannot read it ({first_line(err)})") from None
-
-
-def first_line(err: Exception) -> str:
-    """An exception's first line (lhotse appends lines of context), or its type's name."""
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def shar_cuts(fields: Mapping[str, list[str]], audio: bool = True) -> CutSet:
     """The cuts of these Shar shards, streamed shard by shard; `audio=False`: their metadata
-    only. A shard that cannot be read raises ManifestError naming it."""
-    return CutSet(_SharShards(dict(fields) if audio else {"cuts": list(fields["cuts"])}))
+    only. Shards of the audio only are read by `SharCuts`, others by Lhotse's reader; a shard
+    that cannot be read raises ManifestError naming it."""
+    if not audio:
+        return CutSet(SharCuts({"cuts": fields["cuts"]}))
+    if set(fields) <= FIELDS:
+        return CutSet(SharCuts(fields))
+    return CutSet(_SharShards(dict(fields)))
 
 
 def _existing(path: str) -> Path:
@@ -119,13 +116,11 @@ def shar_fields(folder: Path) -> dict[str, list[str]]:
 
 
 def _check_tar(path: Path) -> None:
-    """Reads the tar's member headers to its end (no audio decoded)."""
+    """Reads the tar's member headers to its end (no audio read)."""
     try:
-        with tarfile.open(path, "r:") as tar:  # no compression: opened once, not once per kind
-            size = path.stat().st_size
-            if any(m.offset_data + m.size > size for m in tar.getmembers()):
-                raise tarfile.ReadError("unexpected end of data")
-    except tarfile.TarError as err:
+        for _ in members(path, data=False):
+            pass
+    except TarError as err:
         raise ManifestError(f"Shar shard {path} is truncated or corrupt ({err})") from None
 
 

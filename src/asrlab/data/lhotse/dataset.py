@@ -1,5 +1,11 @@
-"""Batches of Lhotse cuts: audio read through Lhotse (soundfile), transcripts encoded."""
+"""Batches of Lhotse cuts: audio read through Lhotse (soundfile), or decoded by soundfile from
+memory for a whole Shar recording; transcripts encoded."""
 
+import io
+import wave
+
+import numpy as np
+import soundfile
 import torch
 from lhotse import CutSet
 from lhotse.audio.backend import LibsndfileBackend, set_current_audio_backend
@@ -10,7 +16,8 @@ from asrlab.data.audio import AudioError, require_finite
 from asrlab.data.batch import Batch
 from asrlab.data.collate import collate
 from asrlab.data.dataset import Example
-from asrlab.data.lhotse.cuts import first_line, source_problem, transcript
+from asrlab.data.lhotse.cuts import source_problem, transcript
+from asrlab.data.lhotse.shar import first_line
 from asrlab.text.tokenizer import Tokenizer
 
 
@@ -34,11 +41,48 @@ class CutBatches(Dataset[Batch]):
         if problem := source_problem(cut, self.urls):
             raise AudioError(f"cut {cut.id}: {problem}")
         try:
-            samples = cut.resample(self.sample_rate).load_audio()
+            samples = in_memory(cut, self.sample_rate)
+            if samples is None:
+                samples = cut.resample(self.sample_rate).load_audio()
         except Exception as err:  # lhotse raises many kinds; each one means this cut's audio
             raise AudioError(f"cut {cut.id}: cannot read its audio ({first_line(err)})") from None
         require_finite(samples, f"cut {cut.id}")
         text = transcript(cut)
         tokens = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
-        wave = torch.from_numpy(samples).float().mean(dim=0)
+        wave = torch.from_numpy(samples).float()
+        wave = wave[0] if len(wave) == 1 else wave.mean(dim=0)
         return Example(wave, tokens, self.tokenizer.normalize(text), cut.id)
+
+
+def in_memory(cut: Cut, sample_rate: int) -> np.ndarray | None:
+    """The audio (C, S) of a cut that is the whole of a recording held in memory (a Shar cut's)
+    at `sample_rate`, decoded by soundfile; None for any other cut (Lhotse reads those)."""
+    recording = getattr(cut, "recording", None)
+    if (
+        recording is None
+        or len(recording.sources) != 1
+        or recording.sources[0].type != "memory"
+        or recording.sampling_rate != sample_rate
+        or cut.start != 0
+        or cut.num_samples != recording.num_samples
+        or list(cut.channel if isinstance(cut.channel, list) else [cut.channel])
+        != recording.channel_ids
+    ):
+        return None
+    return decode(recording.sources[0].source)
+
+
+def decode(data: bytes) -> np.ndarray:
+    """Audio file bytes as float32 samples (C, S): 16-bit PCM WAV by the standard library's
+    `wave` (soundfile reading from memory takes 5 times its CPU: bench/shards.py), any other
+    format by soundfile."""
+    if data[:4] == b"RIFF":
+        try:
+            with wave.open(io.BytesIO(data)) as f:
+                if f.getsampwidth() == 2:
+                    pcm = np.frombuffer(f.readframes(f.getnframes()), "<i2")
+                    return pcm.reshape(-1, f.getnchannels()).T / np.float32(32768)
+        except wave.Error:  # e.g. float samples: soundfile reads them
+            pass
+    samples, _ = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return samples.T

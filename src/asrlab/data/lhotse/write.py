@@ -11,8 +11,10 @@ from lhotse.shar import SharWriter
 
 from asrlab.data.manifest import ManifestError
 
-SHAR_FIELDS = {"recording": "flac"}
-"""Shar fields written: the audio, FLAC-encoded (lossless for 16-bit PCM)."""
+AUDIO_FORMATS = ("wav", "flac")
+"""How the Shar shards hold the audio: both lossless for 16-bit PCM; WAV decodes in a
+thirteenth of FLAC's CPU for 1.34 times its bytes on bench/shards.py's corpus (docs/benchmarks.md,
+shards)."""
 
 
 def split_outputs(out: Path, split: str) -> tuple[Path, Path]:
@@ -33,15 +35,23 @@ def refuse_existing(out: Path, splits: Sequence[str]) -> None:
 
 
 def write_split(
-    cuts: Iterable[Cut], out: Path, split: str, shard_size: int, shar: bool = True
+    cuts: Iterable[Cut],
+    out: Path,
+    split: str,
+    shard_size: int,
+    shar: bool = True,
+    audio_format: str = "wav",
 ) -> int:
     """Streams `cuts` into `out/cuts_<split>.jsonl.gz` (pointing at the audio where it lies) and,
-    with `shar`, into the Shar folder `out/<split>/` (audio as FLAC, `shard_size` cuts a
-    shard). Both appear only once complete (written under `out/<split>.partial` first).
+    with `shar`, into the Shar folder `out/<split>/` (audio as `audio_format`, `shard_size`
+    cuts a shard). Both appear only once complete (written under `out/<split>.partial` first).
     Returns the number of cuts written; a `shard_size` below 1 (which Lhotse would take for one
-    unnumbered shard, a layout `data=lhotse` does not read) raises ManifestError."""
+    unnumbered shard, a layout `data=lhotse` does not read) or an unknown `audio_format` raises
+    ManifestError."""
     if shar and shard_size < 1:
         raise ManifestError(f"shard.shard_size={shard_size}: must be at least 1 (cuts a shard)")
+    if audio_format not in AUDIO_FORMATS:
+        raise ManifestError(f"shard.audio_format={audio_format}: give one of {AUDIO_FORMATS}")
     manifest, folder = split_outputs(out, split)
     partial = out / f"{split}.partial"
     shutil.rmtree(partial, ignore_errors=True)  # an interrupted earlier call's
@@ -52,7 +62,9 @@ def write_split(
         if shar:
             (partial / split).mkdir()
             writers.append(
-                stack.enter_context(SharWriter(partial / split, SHAR_FIELDS, shard_size))
+                stack.enter_context(
+                    SharWriter(partial / split, {"recording": audio_format}, shard_size)
+                )
             )
         for cut in cuts:
             for writer in writers:

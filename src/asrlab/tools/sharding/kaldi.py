@@ -26,7 +26,9 @@ def import_kaldi(cfg: DictConfig) -> dict[str, int]:
     for split, folder in dirs.items():
         skipped: list[Problem] | None = [] if cfg.data.on_error == "skip" else None
         cuts = kaldi_cuts(Path(folder), cfg.kaldi.sample_rate, skipped)
-        counts[split] = write_split(cuts, out, split, cfg.shard.shard_size, cfg.shard.shar)
+        counts[split] = write_split(
+            cuts, out, split, cfg.shard.shard_size, cfg.shard.shar, cfg.shard.audio_format
+        )
         if skipped:
             log.warning("%s: skipped %s", split, described(skipped))
     return counts

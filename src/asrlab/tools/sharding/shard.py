@@ -27,7 +27,9 @@ def shard(cfg: DictConfig) -> dict[str, int]:
     for split, manifest in splits.items():
         skipped: list[Problem] | None = [] if cfg.data.on_error == "skip" else None
         cuts = manifest_cuts(manifest, skipped)
-        counts[split] = write_split(cuts, out, split, options.shard_size, options.shar)
+        counts[split] = write_split(
+            cuts, out, split, options.shard_size, options.shar, options.audio_format
+        )
         if skipped:
             log.warning("%s: skipped %s", split, describe(skipped))
     return counts
