@@ -100,6 +100,8 @@ SKIPPED = {
     ".venv/bin/python bench/shards.py --n 20000 --repeats 2": BENCH,
     ".venv/bin/python bench/feature_storage.py": BENCH,
     ".venv/bin/python bench/recipes.py": BENCH,
+    ".venv/bin/python bench/sweep_pruning.py": BENCH,
+    ".venv/bin/python bench/sweep_pruning.py --pruners median successive_halving hyperband": BENCH,
     ".venv/bin/python bench/heads.py --tasks fsdd --heads rnnt ctc_aed --encoders conformer -- "
     "trainer.max_epochs=20": BENCH,
     ".venv/bin/asrlab-train -m experiment=fsdd_si data.source.sources.fsdd.root=PATH/fsdd "
