@@ -117,4 +117,5 @@ def test_a_sweep_of_two_beams_and_an_lm_reads_the_cache_once_into_rows_compare_r
     assert {m["lm"] for m in metrics} == {str(next(cache.glob("lm-*.arpa")))}
     compare([str(sweep), "--metric", "val_wer", "--out", str(tmp_path / "compare")])
     rows = (tmp_path / "compare" / "runs.csv").read_text().splitlines()
-    assert rows[0] == "rank,run,search.beam_size,val_wer,decode_rtf" and len(rows) == 3
+    header = "rank,run,search.beam_size,val_wer,decode_rtf,pareto_decode_rtf"
+    assert rows[0] == header and len(rows) == 3
