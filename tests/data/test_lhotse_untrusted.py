@@ -42,6 +42,16 @@ def _mixed_from_command(cut: dict, marker: Path) -> None:
     cut["tracks"] = [{"cut": track, "type": "MonoCut", "offset": 0.0}]
 
 
+def _custom_recording_from_command(cut: dict, marker: Path) -> None:
+    extra = copy.deepcopy(cut["recording"])
+    extra["sources"] = [_command(marker)]
+    cut["custom"] = {"noise": extra}
+
+
+def _supervision_custom_from_command(cut: dict, marker: Path) -> None:
+    cut["supervisions"][0]["custom"] = {"nested": [{"audio": _command(marker)}]}
+
+
 def _url(cut: dict, marker: Path) -> None:
     cut["recording"]["sources"] = [
         {"type": "url", "channels": [0], "source": "http://127.0.0.1:9/a.wav"}
@@ -63,6 +73,8 @@ def _rewritten(cuts: Path, change, marker: Path) -> Path:
     [
         (_reverb_from_command, "pipe command"),
         (_mixed_from_command, "pipe command"),
+        (_custom_recording_from_command, "pipe command"),
+        (_supervision_custom_from_command, "pipe command"),
         (_url, r"URL, fetched only with data.allow_urls=true"),
     ],
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
-from lhotse.cut import Cut
+from lhotse.cut import Cut, MonoCut
 from lhotse.lazy import Dillable, LazyManifestIterator
 from lhotse.serialization import decode_json_line, deserialize_item, open_best
 from lhotse.shar import LazySharIterator
@@ -140,12 +140,30 @@ def source_problem(cut: Cut, urls: bool = False) -> str | None:
     """Why the cut's audio may not be read, if it may not: a source anywhere in its manifest (its
     recording, a mixed cut's tracks, a transform's impulse response) that is a pipe command
     (Kaldi `wav.scp` `cmd |`), or a URL (fetched only given `urls`)."""
-    types = {source["type"] for source in _sources(cut.to_dict())}
+    types = _source_types(cut)
     if "command" in types:
         return "audio comes from a pipe command (Kaldi wav.scp 'cmd |'); write it to a file first"
     if "url" in types and not urls:
         return "audio comes from a URL, fetched only with data.allow_urls=true"
     return None
+
+
+def _source_types(cut: Cut) -> set[str]:
+    """The types of the audio sources anywhere in the cut's manifest. A MonoCut's recording
+    without transforms is read off the objects, its custom fields (its supervisions') walked as
+    dicts: `to_dict` of the whole cut would copy a Shar cut's audio bytes, which costs more than
+    decoding them. Any other cut is walked whole."""
+    if type(cut) is not MonoCut or (cut.recording is not None and cut.recording.transforms):
+        return {source["type"] for source in _sources(cut.to_dict())}
+    customs = [cut.custom or {}, *(s.custom or {} for s in cut.supervisions)]
+    values = [_as_dict(value) for custom in customs for value in custom.values()]
+    types = {source["type"] for source in _sources(values)}
+    return types | {source.type for source in (cut.recording.sources if cut.recording else [])}
+
+
+def _as_dict(value: Any) -> Any:
+    """A manifest object (a Recording in a custom field) as its dict; other values as they are."""
+    return value.to_dict() if callable(getattr(value, "to_dict", None)) else value
 
 
 def _sources(item: Any) -> Iterator[dict]:
