@@ -30,12 +30,6 @@ import optuna
 
 from common import RESULTS, write_result
 
-REDUCED = [
-    "data.source.num_train=1000",
-    "data.source.num_val=150",
-    "data.source.num_test=100",
-    "trainer.max_epochs=6",
-]
 PRUNERS = ("median", "successive_halving", "hyperband")
 TIME_TARGET, WER_TARGET = 0.5, 1.1
 
@@ -53,7 +47,7 @@ def sweep(folder: Path, pruner: str, seed: int, args: argparse.Namespace) -> dic
         f"hydra.sweeper.sampler.seed={seed}",
         "hydra.sweeper.study_name=bench",
         f"hydra.sweep.dir={folder}",
-        *REDUCED,
+        *reduced(args),
         *args.overrides,
     ]
     env = {**os.environ, **({"ASRLAB_SMOKE": "1"} if args.smoke else {})}
@@ -76,6 +70,16 @@ def sweep(folder: Path, pruner: str, seed: int, args: argparse.Namespace) -> dic
         "best_val_wer": min(complete) if complete else None,
         "trials": {state: states.count(state) for state in sorted(set(states))},
     }
+
+
+def reduced(args: argparse.Namespace) -> list[str]:
+    """The overrides that make each trial small: its data sizes and epochs."""
+    return [
+        f"data.source.num_train={args.train}",
+        f"data.source.num_val={args.val}",
+        "data.source.num_test=100",
+        f"trainer.max_epochs={args.epochs}",
+    ]
 
 
 def trial_training(folder: Path) -> list[tuple[float, int]]:
@@ -113,8 +117,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--pruners", nargs="+", default=["median"], choices=PRUNERS)
+    parser.add_argument("--train", type=int, default=500, help="training utterances a trial")
+    parser.add_argument("--val", type=int, default=300, help="validation utterances a trial")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs a complete trial trains")
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--out", type=Path, help="default: bench/results/sweep_pruning[_smoke]")
+    parser.add_argument(
+        "--out", type=Path, help="default: bench/results/sweep_pruning[_smoke]; the JSON: its name"
+    )
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
     args.out = args.out or RESULTS / ("sweep_pruning_smoke" if args.smoke else "sweep_pruning")
@@ -129,11 +138,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "trials": args.trials,
         "jobs": args.jobs,
         "smoke": args.smoke,
-        "overrides": REDUCED + args.overrides,
+        "overrides": reduced(args) + args.overrides,
         "runs": runs,
     }
     if not args.smoke:
-        write_result("sweep_pruning", result)
+        write_result(args.out.name, result)
     return result
 
 
