@@ -76,14 +76,31 @@ def test_cut_and_audio_that_do_not_pair_are_named(lost: str, tmp_path: Path) -> 
         list(shar_cuts(fields))
 
 
+def _with_chunk_before_data(wav: bytes) -> bytes:
+    """The WAV with an odd-sized chunk (padded to even) between its fmt and data chunks."""
+    at = wav.index(b"data")
+    extra = b"junk" + (3).to_bytes(4, "little") + b"abc\0"
+    body = wav[12:at] + extra + wav[at:]
+    return b"RIFF" + (len(body) + 4).to_bytes(4, "little") + b"WAVE" + body
+
+
 @pytest.mark.parametrize(
-    ("audio_format", "subtype"), [("WAV", "PCM_16"), ("WAV", "FLOAT"), ("FLAC", "PCM_16")]
+    ("audio_format", "subtype", "change"),
+    [
+        ("WAV", "PCM_16", None),
+        ("WAV", "PCM_16", _with_chunk_before_data),
+        ("WAV", "PCM_16", lambda wav: wav[:-7]),  # cut short inside a frame
+        ("WAV", "PCM_24", None),
+        ("WAV", "FLOAT", None),
+        ("FLAC", "PCM_16", None),
+    ],
 )
-def test_decoded_audio_is_soundfiles(audio_format: str, subtype: str) -> None:
+def test_decoded_audio_is_soundfiles(audio_format: str, subtype: str, change) -> None:
     stereo = np.random.default_rng(0).uniform(-1, 1, (100, 2))
     data = io.BytesIO()
     soundfile.write(data, stereo, 8000, format=audio_format, subtype=subtype)
-    samples, _ = soundfile.read(io.BytesIO(data.getvalue()), dtype="float32")
-    decoded = decode(data.getvalue())
+    wav = change(data.getvalue()) if change else data.getvalue()
+    samples, _ = soundfile.read(io.BytesIO(wav), dtype="float32")
+    decoded = decode(wav)
     assert decoded.dtype == np.float32
     np.testing.assert_array_equal(decoded, samples.T)
