@@ -11,7 +11,8 @@ same budget (at most 32 utterances a batch), two ways:
 The readers take turns, `--repeats` times (the load of a shared machine drifts); each reports
 its run of median throughput, with the throughput of every run, and the bytes it reads.
 
-Each: audio seconds delivered per second of the epoch, time from setup to the first batch,
+Each: audio seconds delivered per second of the epoch (begun as Lightning begins one: the
+loader's length, which a Shar loader counts, then its batches), time from setup to the first batch,
 peak memory (PSS of the main process and its workers together, sampled every 0.2 s: PSS
 shares forked pages out instead of counting them in every worker), and files of the corpus
 opened, during setup and during the epoch. Opens are counted in every process: Python's `open`
@@ -180,6 +181,7 @@ def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, A
         datamodule.setup("fit")
         loader = datamodule.train_dataloader()
         setup_opens, epoch_start = opened(), time.perf_counter()
+        expected = len(loader)  # as Lightning starts an epoch (Shar: a count of the batches)
         audio, batches, first = 0.0, 0, None
         for batch in loader:
             first = first or time.perf_counter() - start
@@ -188,6 +190,7 @@ def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, A
         seconds = time.perf_counter() - epoch_start
         epoch_opens = opened() - setup_opens
         del loader  # its persistent workers end here
+    assert batches == expected, f"{expected} batches counted, {batches} read"
     return {
         "batches": batches,
         "audio_seconds": round(audio, 1),

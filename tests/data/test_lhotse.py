@@ -100,6 +100,37 @@ def test_shar_epoch_is_every_cut_once_and_resumes_exactly(num_workers: int, tmp_
         assert taken + [batch.ids for batch in resumed] == full
 
 
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_shar_batches_counted_on_durations_are_the_metadatas(
+    num_workers: int, tmp_path: Path
+) -> None:
+    shar = shar_of(write_cuts(tmp_path / "data", words(16)), 3)
+    data = data_module(shar, tmp_path, num_workers=num_workers)
+    data.max_duration = 2.0
+    data.setup("fit")
+    loader = data.train_dataloader()
+    durations = loader.slots.durations
+    assert [len(shard) for shard in durations] == [3, 3, 3, 3, 3, 1]
+    for epoch in range(4):
+        loader.set_epoch(epoch)
+        counted = loader.slot_batches()
+        loader.slots.durations, loader._counts = None, {}
+        assert loader.slot_batches() == counted
+        assert sum(counted) == len(loader) == sum(1 for _ in loader)
+        loader.slots.durations = durations
+
+
+def test_shar_split_with_bad_cuts_is_counted_on_its_metadata(tmp_path: Path) -> None:
+    shar = shar_of(write_cuts(tmp_path / "data", [*words(7), None]), 3)
+    data = data_module(shar, tmp_path, on_error="skip", num_workers=2)
+    data.max_duration = 2.0
+    data.setup("fit")
+    loader = data.train_dataloader()
+    assert loader.slots.durations is None
+    ids = [i for batch in loader for i in batch.ids]
+    assert len(ids) == 7 and "utt7-7" not in ids and len(loader) == sum(1 for _ in loader)
+
+
 def test_shar_audio_is_read_in_the_workers_only(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

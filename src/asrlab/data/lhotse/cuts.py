@@ -2,9 +2,11 @@
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.cut import Cut, MonoCut
 from lhotse.lazy import Dillable, LazyManifestIterator
@@ -134,6 +136,21 @@ def cut_problems(cuts: Iterable[Cut], tokenizer: Tokenizer, urls: bool = False) 
         if message := source_problem(cut, urls) or _problem(cut, tokenizer):
             problems.append(Problem(index, f"cut {cut.id}", message))
     return problems
+
+
+def shar_problems(
+    fields: Mapping[str, list[str]], tokenizer: Tokenizer, urls: bool = False
+) -> tuple[list[Problem], list[np.ndarray]]:
+    """`cut_problems` of the cuts of these Shar shards (metadata only), read one shard at a
+    time, and each shard's cut durations (s) in order."""
+    problems: list[Problem] = []
+    durations = []
+    for path in fields["cuts"]:
+        cuts = list(shar_cuts({"cuts": [path]}, audio=False))
+        for problem in cut_problems(cuts, tokenizer, urls):
+            problems.append(replace(problem, index=problem.index + sum(map(len, durations))))
+        durations.append(np.array([cut.duration for cut in cuts], dtype=np.float64))
+    return problems, durations
 
 
 def source_problem(cut: Cut, urls: bool = False) -> str | None:

@@ -9,17 +9,16 @@ from typing import Any
 
 import numpy as np
 from lhotse import CutSet
-from lhotse.cut import Cut
 from lhotse.dataset import DynamicBucketingSampler
 from lhotse.dataset.dataloading import get_rank, get_world_size
 from lhotse.dataset.sampling.dynamic_bucketing import estimate_duration_buckets
 
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.dataset import Example
-from asrlab.data.lhotse.cuts import cut_problems
+from asrlab.data.lhotse.cuts import cut_problems, shar_problems
 from asrlab.data.lhotse.dataset import CutBatches
 from asrlab.data.lhotse.loader import LhotseLoader
-from asrlab.data.lhotse.shards import SharLoader
+from asrlab.data.lhotse.shards import SharLoader, StandIns
 from asrlab.data.lhotse.source import LhotseCuts
 from asrlab.data.manifest import ManifestError, Problem, describe
 from asrlab.text.tokenizer import Tokenizer
@@ -53,6 +52,8 @@ class LhotseDataModule(ASRDataModule):
         self.allow_urls = allow_urls
         self.cuts: dict[str, CutSet] = {}
         self._bad: dict[str, set[str]] = {}
+        self._durations: dict[str, list[np.ndarray]] = {}
+        self._first: dict[str, np.ndarray] = {}
 
     def setup(self, stage: str | None = None) -> None:
         wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
@@ -61,12 +62,19 @@ class LhotseDataModule(ASRDataModule):
                 self.cuts[split] = self._checked(split)
 
     def _checked(self, split: str) -> CutSet:
+        """The split's cuts, checked. A Shar split's shard durations are kept when all its cuts
+        pass, so that its loader counts batches without parsing the cuts again."""
         cuts = self.source.cuts(split)
-        if self.source.lazy and self.source.shards(split) is None:
+        if (fields := self.source.shards(split)) is not None:
+            problems, durations = shar_problems(fields, self.tokenizer, self.allow_urls)
+            if not problems:
+                self._durations[split] = durations
+        elif self.source.lazy:
             return cuts.filter(_LazyCheck(self, split))
-        problems = cut_problems(
-            self.source.cuts(split, audio=False), self.tokenizer, self.allow_urls
-        )
+        else:
+            problems = cut_problems(
+                self.source.cuts(split, audio=False), self.tokenizer, self.allow_urls
+            )
         if problems and self.on_error == "raise":
             raise ManifestError(
                 describe(problems).replace("manifest line", "cut")
@@ -107,8 +115,7 @@ class LhotseDataModule(ASRDataModule):
 
     def _loader(self, split: str, train: bool) -> LhotseLoader | SharLoader:
         """Shar folders: `SharLoader` (the sampler in the workers); else `LhotseLoader`."""
-        # Lhotse estimates the buckets' edges from the first cuts; it needs 2 to num_cuts buckets.
-        first = list(islice(self._usable(split), BINS_ESTIMATE))
+        first = self._first_durations(split)
         buckets = min(self.num_buckets, len(first))
         bins = None if buckets >= 2 else [self.max_duration]
         max_cuts = self.batch_size if train else self.eval_batch_size
@@ -135,6 +142,7 @@ class LhotseDataModule(ASRDataModule):
                 world_size=get_world_size(),
                 equal_ranks=train,
                 num_workers=self.num_workers,
+                durations=self._durations.get(split),
             )
         return LhotseLoader(
             dataset,
@@ -145,6 +153,14 @@ class LhotseDataModule(ASRDataModule):
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
+
+    def _first_durations(self, split: str) -> np.ndarray:
+        """The durations (s) of the split's first usable cuts, from which Lhotse estimates the
+        buckets' edges (it needs 2 to as many buckets as cuts); read once."""
+        if split not in self._first:
+            first = islice(self._usable(split), BINS_ESTIMATE)
+            self._first[split] = np.array([cut.duration for cut in first], dtype=np.float64)
+        return self._first[split]
 
     def epoch_batches(self, epochs: int) -> list[int]:
         """Counted on the cuts' metadata (a pass of the sampler per epoch, no audio read)."""
@@ -167,14 +183,16 @@ class LhotseDataModule(ASRDataModule):
 
 
 def _shar_sampler(
-    sampler: partial, first: list[Cut], buckets: int, max_duration: float, max_cuts: int | None
+    sampler: partial, first: np.ndarray, buckets: int, max_duration: float, max_cuts: int | None
 ) -> partial:
     """`sampler` for one worker's Shar cuts (which carry their audio): one process (rank 0 of
-    1), the buckets' edges estimated once, from the split's first cuts, and a buffer of
-    SHAR_BUFFERED_BATCHES batches a bucket instead of Lhotse's 20,000 cuts, which it reads
-    before the first batch."""
-    bins = sampler.keywords["duration_bins"] or estimate_duration_buckets(first, buckets)
-    mean = float(np.mean([cut.duration for cut in first] or [max_duration]))
+    1), the buckets' edges estimated once, from the durations of the split's `first` cuts, and
+    a buffer of SHAR_BUFFERED_BATCHES batches a bucket instead of Lhotse's 20,000 cuts, which it
+    reads before the first batch."""
+    bins = sampler.keywords["duration_bins"] or estimate_duration_buckets(
+        StandIns([first]), buckets
+    )
+    mean = float(np.mean(first)) if len(first) else max_duration
     per_batch = max_duration / mean if max_cuts is None else min(max_cuts, max_duration / mean)
     # Lhotse warns below this many cuts, guessing their mean from the bins' edges.
     floor = (len(bins) + 1) * max_duration / float(np.mean(bins)) if bins else 0.0

@@ -7,9 +7,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
-from lhotse.cut import Cut
+from lhotse import CutSet
+from lhotse.cut import Cut, MonoCut
 from lhotse.dataset import DynamicBucketingSampler
+from lhotse.lazy import Dillable
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
 from asrlab.data.audio import AudioError
@@ -22,11 +25,17 @@ Fields = dict[str, list[str]]
 """Each Shar field's shard files (`cuts`, `recording`, ...), in shard order."""
 
 
-def slot_fields(fields: Fields, order: list[int], slot: int, slots: int) -> Fields:
-    """The shards of slot `slot` of `slots` (a slot: one worker of one DDP rank): every
-    `slots`-th shard of `order`, from the `slot`-th."""
-    mine = order[slot::slots]
-    return {field: [paths[i] for i in mine] for field, paths in fields.items()}
+class StandIns(Dillable):
+    """Cuts with these durations and nothing else (ids: their positions), shard after shard:
+    all of a cut that a sampler counting batches reads, without parsing the cuts' manifests."""
+
+    def __init__(self, durations: list[np.ndarray]) -> None:
+        self.durations = durations
+
+    def __iter__(self) -> Iterator[Cut]:
+        for shard in self.durations:
+            for index, duration in enumerate(shard.tolist()):
+                yield MonoCut(str(index), 0.0, duration, 0)
 
 
 def turns(counts: list[int], start: int, end: int) -> list[int]:
@@ -46,7 +55,9 @@ class _Slots(IterableDataset):
     """In worker `w` of rank `r` (worker 0 of 1 without workers), slot `r * workers + w`:
     `(w, Batch)` for each batch of its sampler after its first `skip[w]`; or, `counting`,
     `(slot, batches)` for its counterpart on every rank (a worker's Lhotse sampler draws its
-    buckets by the worker's id, so its batches are counted where they are drawn)."""
+    buckets by the worker's id, so its batches are counted where they are drawn), on
+    `durations` (each shard's, of the cuts `keep` accepts) where given, else on the cuts'
+    metadata."""
 
     def __init__(
         self,
@@ -57,11 +68,13 @@ class _Slots(IterableDataset):
         rank: int,
         ranks: int,
         workers: int,
+        durations: list[np.ndarray] | None,
     ) -> None:
         self.dataset = dataset
         self.fields = fields
         self.make_sampler = make_sampler
         self.keep = keep
+        self.durations = durations
         self.rank = rank
         self.ranks = ranks
         self.workers = workers
@@ -71,11 +84,17 @@ class _Slots(IterableDataset):
         self.counting = False
 
     def sampler(self, slot: int, audio: bool) -> DynamicBucketingSampler | None:
-        """This epoch's sampler of a slot's cuts (None: the slot has no shard)."""
-        fields = slot_fields(self.fields, self.order, slot, self.ranks * self.workers)
-        if not fields["cuts"]:
+        """This epoch's sampler of the cuts of slot `slot` (one worker of one DDP rank): those of
+        every `slots`-th shard of this epoch's order, from the `slot`-th (None: no shard)."""
+        shards = self.order[slot :: self.ranks * self.workers]
+        if not shards:
             return None
-        sampler = self.make_sampler(shar_cuts(fields, audio).filter(self.keep))
+        if not audio and self.durations is not None:
+            cuts = CutSet(StandIns([self.durations[i] for i in shards]))
+        else:
+            fields = {field: [paths[i] for i in shards] for field, paths in self.fields.items()}
+            cuts = shar_cuts(fields, audio).filter(self.keep)
+        sampler = self.make_sampler(cuts)
         sampler.set_epoch(self.epoch)
         return sampler
 
@@ -103,9 +122,10 @@ class SharLoader(DataLoader):
     counts, counted on the shards' metadata: they give the loader's length and, from the
     batches handed out (the state, as `ResumableLoader`'s), each worker's share of them, which
     a resumed epoch draws again without decoding their audio, handing the rest out in the
-    turns they had. A state saved with other ranks or workers restarts its epoch. With
-    `equal_ranks` every rank stops after the batches of the rank with fewest (DDP steps in
-    lockstep); the cuts of the others' last batches wait for a later epoch.
+    turns they had (given `durations`, each shard's durations of the cuts `keep` accepts, the
+    count reads those instead of the metadata). A state saved with other ranks or workers
+    restarts its epoch. With `equal_ranks` every rank stops after the batches of the rank with
+    fewest (DDP steps in lockstep); the cuts of the others' last batches wait for a later epoch.
     """
 
     def __init__(
@@ -120,9 +140,12 @@ class SharLoader(DataLoader):
         world_size: int,
         equal_ranks: bool,
         num_workers: int,
+        durations: list[np.ndarray] | None = None,
     ) -> None:
         workers = max(num_workers, 1)
-        self.slots = _Slots(dataset, fields, make_sampler, keep, rank, world_size, workers)
+        self.slots = _Slots(
+            dataset, fields, make_sampler, keep, rank, world_size, workers, durations
+        )
         generator = torch.Generator().manual_seed(seed)
         super().__init__(self.slots, batch_size=None, num_workers=num_workers, generator=generator)
         self.shuffle = shuffle
