@@ -1,11 +1,13 @@
 import multiprocessing
 import multiprocessing.synchronize
 import pickle
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 import torch
 
+from asrlab.data import feature_cache
 from asrlab.data.audio import read_audio, write_audio
 from asrlab.data.feature_cache import CachedFeatureDataset, CachedFeatures, FeatureCache
 from asrlab.data.manifest import Utterance
@@ -220,3 +222,25 @@ def test_cached_features_pickle_without_their_loaded_shards(
     copy = pickle.loads(pickle.dumps(cached))
     assert not copy._loaded
     assert all(torch.equal(a, b) for a, b in zip(first, all_features(copy), strict=True))
+
+
+def test_shuffled_epochs_load_each_shard_once(
+    tmp_path: Path, utts: list[Utterance], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached = make_cache(tmp_path / "cache", shard_size=1).prepare(utts)  # five shards
+    loads: list[Path] = []
+    load = feature_cache.safe_load
+
+    def counted(path: Path, **kwargs):
+        loads.append(path)
+        return load(path, **kwargs)
+
+    monkeypatch.setattr(feature_cache, "safe_load", counted)
+    order = [4, 0, 2, 1, 3]
+    for _ in range(2):
+        [cached[i] for i in order]
+    assert len(loads) == len(set(loads)) == 5
+    cached.max_loaded, cached._loaded, loads[:] = 4, OrderedDict(), []
+    for _ in range(2):
+        [cached[i] for i in order]
+    assert len(loads) == 10  # fewer kept than read in turn: each loaded anew every epoch

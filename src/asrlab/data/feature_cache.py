@@ -53,12 +53,14 @@ class CachedFeatures:
     """Features of a list of utterances, read lazily from the shards of one cache folder.
 
     `self[i]` is the (T, F) float32 features of utterance i. At most `max_loaded` shards are
-    kept loaded (memory-mapped, least recently used dropped); pickling drops them, so each
-    DataLoader worker loads only the shards it reads.
+    kept loaded (memory-mapped: address space, and the pages read are the page cache's; the least
+    recently used dropped). A shuffled epoch reads the shards in turn, and reloading one costs 20
+    times reading it (bench/feature_storage.py): the default keeps 1,024 (half a million
+    utterances). Pickling drops them, so each DataLoader worker loads only the shards it reads.
     """
 
     def __init__(
-        self, folder: Path, shards: list[str], locations: np.ndarray, max_loaded: int = 4
+        self, folder: Path, shards: list[str], locations: np.ndarray, max_loaded: int = 1024
     ) -> None:
         self.folder = folder
         self.shards = shards  # shard names
