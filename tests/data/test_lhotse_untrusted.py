@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from lhotse import CutSet
+from lhotse.audio import AudioSource
+from lhotse.utils import fastcopy
 
 from asrlab.data.audio import AudioError
-from asrlab.data.lhotse.cuts import cut_problems
+from asrlab.data.lhotse.cuts import cut_problems, source_problem
 from asrlab.data.lhotse.datamodule import LhotseDataModule
 from asrlab.data.lhotse.dataset import CutBatches
 from asrlab.data.lhotse.source import LhotseCuts
@@ -271,3 +273,13 @@ def test_recordings_and_supervisions_lines_are_checked(
     with pytest.raises(ManifestError, match=message):
         data.setup("fit")
     assert not marker.exists()
+
+
+def test_command_in_a_list_of_recordings_in_a_custom_field_is_found(tmp_path: Path) -> None:
+    cut = next(iter(CutSet.from_file(write_cuts(tmp_path / "data", ["one"]))))
+    noise = fastcopy(
+        cut.recording, sources=[AudioSource("command", [0], f"touch {tmp_path / 'ran'} |")]
+    )
+    assert source_problem(cut) is None
+    cut.custom = {"noises": [noise]}
+    assert "pipe command" in source_problem(cut)

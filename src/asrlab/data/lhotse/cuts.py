@@ -145,11 +145,13 @@ def shar_problems(
     time, and each shard's cut durations (s) in order."""
     problems: list[Problem] = []
     durations = []
+    before = 0  # cuts in the shards before this one
     for path in fields["cuts"]:
         cuts = list(shar_cuts({"cuts": [path]}, audio=False))
         for problem in cut_problems(cuts, tokenizer, urls):
-            problems.append(replace(problem, index=problem.index + sum(map(len, durations))))
+            problems.append(replace(problem, index=before + problem.index))
         durations.append(np.array([cut.duration for cut in cuts], dtype=np.float64))
+        before += len(cuts)
     return problems, durations
 
 
@@ -179,8 +181,14 @@ def _source_types(cut: Cut) -> set[str]:
 
 
 def _as_dict(value: Any) -> Any:
-    """A manifest object (a Recording in a custom field) as its dict; other values as they are."""
-    return value.to_dict() if callable(getattr(value, "to_dict", None)) else value
+    """A custom field's value with the manifest objects in it (a Recording) as their dicts."""
+    if callable(getattr(value, "to_dict", None)):
+        return value.to_dict()
+    if isinstance(value, list | tuple):
+        return [_as_dict(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_dict(item) for key, item in value.items()}
+    return value
 
 
 def _sources(item: Any) -> Iterator[dict]:
