@@ -102,6 +102,9 @@ SKIPPED = {
     ".venv/bin/python bench/recipes.py": BENCH,
     ".venv/bin/python bench/sweep_pruning.py": BENCH,
     ".venv/bin/python bench/sweep_pruning.py --pruners median successive_halving hyperband": BENCH,
+    ".venv/bin/python bench/sweep_pruning.py --pruners successive_halving --out "
+    "bench/results/sweep_pruning_r4 -- "
+    "hydra.sweeper.pruners.successive_halving.reduction_factor=4": BENCH,
     ".venv/bin/python bench/heads.py --tasks fsdd --heads rnnt ctc_aed --encoders conformer -- "
     "trainer.max_epochs=20": BENCH,
     ".venv/bin/asrlab-train -m experiment=fsdd_si data.source.sources.fsdd.root=PATH/fsdd "
