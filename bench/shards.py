@@ -12,8 +12,9 @@ The readers take turns, `--repeats` times (the load of a shared machine drifts);
 its run of median throughput, with the throughput of every run, and the bytes it reads.
 
 Each: audio seconds delivered per second of the epoch (begun as Lightning begins one: the
-loader's length, which a Shar loader counts, then its batches), time from setup to the first batch,
-peak memory (PSS of the main process and its workers together, sampled every 0.2 s: PSS
+loader's length, which a Shar loader counts, then its batches), and per CPU second (of the
+main process and its workers: what the machine's load hardly moves), time from setup to the
+first batch, peak memory (PSS of the main process and its workers together, sampled every 0.2 s: PSS
 shares forked pages out instead of counting them in every worker), and files of the corpus
 opened, during setup and during the epoch. Opens are counted in every process: Python's `open`
 audit event (tar shards, gzipped manifests) and soundfile opening a path (libsndfile opens the
@@ -27,9 +28,11 @@ view (what the tokenizer and the pre-flight read; once per run).
 """
 
 import argparse
+import gc
 import gzip
 import json
 import multiprocessing
+import resource
 import sys
 import tempfile
 import threading
@@ -173,6 +176,15 @@ def peak_pss() -> Iterator[list[int]]:
         thread.join()
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (the loader workers)."""
+    own, ended = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
+
+
 def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, Any]:
     """One training epoch of the data module `make()` gives."""
     with opens.under(root) as opened, peak_pss() as peak:
@@ -180,7 +192,7 @@ def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, A
         datamodule = make()
         datamodule.setup("fit")
         loader = datamodule.train_dataloader()
-        setup_opens, epoch_start = opened(), time.perf_counter()
+        setup_opens, epoch_start, epoch_cpu = opened(), time.perf_counter(), cpu_seconds()
         expected = len(loader)  # as Lightning starts an epoch (Shar: a count of the batches)
         audio, batches, first = 0.0, 0, None
         for batch in loader:
@@ -189,7 +201,9 @@ def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, A
             batches += 1
         seconds = time.perf_counter() - epoch_start
         epoch_opens = opened() - setup_opens
-        del loader  # its persistent workers end here
+        del datamodule, loader  # their workers end here, and are counted by cpu_seconds
+        gc.collect()
+        cpu = cpu_seconds() - epoch_cpu
     assert batches == expected, f"{expected} batches counted, {batches} read"
     return {
         "batches": batches,
@@ -197,6 +211,8 @@ def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, A
         "audio_s_per_s": round(audio / seconds, 1),
         "first_batch_seconds": round(first or 0.0, 2),
         "epoch_seconds": round(seconds, 1),
+        "epoch_cpu_seconds": round(cpu, 1),
+        "audio_s_per_cpu_s": round(audio / cpu, 1),
         "peak_pss_mib": round(peak[0] / 2**20),
         "files_opened_setup": setup_opens,
         "files_opened_epoch": epoch_opens,
