@@ -14,9 +14,10 @@ its run of median throughput, with the throughput of every run, and the bytes it
 Each: audio seconds delivered per second of the epoch (begun as Lightning begins one: the
 loader's length, which a Shar loader counts, then its batches), and per CPU second (of the
 main process and its workers: what the machine's load hardly moves), time from setup to the
-first batch, peak memory (PSS of the main process and its workers together, sampled every 0.2 s: PSS
-shares forked pages out instead of counting them in every worker), and files of the corpus
-opened, during setup and during the epoch. Opens are counted in every process: Python's `open`
+first batch, peak memory (PSS of the main process and its workers together, sampled every
+0.2 s: PSS shares forked pages out instead of counting them in every worker; and the reader's
+share, above what this process held before: the corpus rows the benchmark keeps), and files of
+the corpus opened, during setup and during the epoch. Opens are counted in every process: Python's `open`
 audit event (tar shards, gzipped manifests) and soundfile opening a path (libsndfile opens the
 file itself, unseen by the audit hook); workers inherit both hooks and a shared counter at fork.
 
@@ -187,6 +188,8 @@ def cpu_seconds() -> float:
 
 def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, Any]:
     """One training epoch of the data module `make()` gives."""
+    gc.collect()
+    before = psutil.Process().memory_full_info().pss  # the benchmark's own: its corpus rows
     with opens.under(root) as opened, peak_pss() as peak:
         start = time.perf_counter()
         datamodule = make()
@@ -214,6 +217,7 @@ def read_epoch(make: Callable[[], Any], root: Path, opens: Opens) -> dict[str, A
         "epoch_cpu_seconds": round(cpu, 1),
         "audio_s_per_cpu_s": round(audio / cpu, 1),
         "peak_pss_mib": round(peak[0] / 2**20),
+        "reader_pss_mib": round((peak[0] - before) / 2**20),
         "files_opened_setup": setup_opens,
         "files_opened_epoch": epoch_opens,
     }
