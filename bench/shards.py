@@ -17,9 +17,10 @@ main process and its workers: what the machine's load hardly moves), time from s
 first batch, peak memory (PSS of the main process and its workers together, sampled every
 0.2 s: PSS shares forked pages out instead of counting them in every worker; and the reader's
 share, above what this process held before: the corpus rows the benchmark keeps), and files of
-the corpus opened, during setup and during the epoch. Opens are counted in every process: Python's `open`
-audit event (tar shards, gzipped manifests) and soundfile opening a path (libsndfile opens the
-file itself, unseen by the audit hook); workers inherit both hooks and a shared counter at fork.
+the corpus opened, during setup and during the epoch. Opens are counted in every process:
+Python's `open` audit event (tar shards, gzipped manifests) and soundfile opening a path
+(libsndfile opens the file itself, unseen by the audit hook); workers inherit both hooks and a
+shared counter at fork.
 
 Then a lazy Lhotse manifest of 1,000,000 cuts (data=lhotse, lazy=true; cuts reuse the corpus'
 files): seconds from setup to the first batch, and of the full pass that writes its transcript
