@@ -7,6 +7,7 @@ import sys
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -111,6 +112,8 @@ def test_shar_batches_counted_on_durations_are_the_metadatas(
     loader = data.train_dataloader()
     durations = loader.slots.durations
     assert [len(shard) for shard in durations] == [3, 3, 3, 3, 3, 1]
+    read = [cut.duration for cut in data.source.cuts("train", audio=False)]
+    np.testing.assert_array_equal(data._first_durations("train"), read)  # the bucket edges' input
     for epoch in range(4):
         loader.set_epoch(epoch)
         counted = loader.slot_batches()

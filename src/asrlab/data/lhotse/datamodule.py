@@ -156,7 +156,10 @@ class LhotseDataModule(ASRDataModule):
 
     def _first_durations(self, split: str) -> np.ndarray:
         """The durations (s) of the split's first usable cuts, from which Lhotse estimates the
-        buckets' edges (it needs 2 to as many buckets as cuts); read once."""
+        buckets' edges (it needs 2 to as many buckets as cuts): a Shar split whose cuts all
+        passed the setup's check has them already; others are read once."""
+        if split in self._durations:
+            return np.concatenate(self._durations[split])[:BINS_ESTIMATE]
         if split not in self._first:
             first = islice(self._usable(split), BINS_ESTIMATE)
             self._first[split] = np.array([cut.duration for cut in first], dtype=np.float64)

@@ -58,7 +58,7 @@ class CutBatches(Dataset[Batch]):
 
 def in_memory(cut: Cut, sample_rate: int) -> np.ndarray | None:
     """The audio (C, S) of a cut that is the whole of a recording held in memory (a Shar cut's)
-    at `sample_rate`, decoded by soundfile; None for any other cut (Lhotse reads those)."""
+    at `sample_rate`, decoded by `decode`; None for any other cut (Lhotse reads those)."""
     recording = getattr(cut, "recording", None)
     if (
         recording is None
