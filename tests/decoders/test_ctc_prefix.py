@@ -23,9 +23,19 @@ def _state_of(scorer: CTCPrefixScorer, prefix: tuple[int, ...]):
     return state
 
 
-@pytest.mark.parametrize(("frames", "seed"), [(3, 0), (4, 1), (4, 2)])
-def test_prefix_score_sums_the_ctc_probability_of_every_continuation(frames, seed) -> None:
+@pytest.mark.parametrize(
+    ("frames", "seed", "impossible"),
+    [(3, 0, None), (4, 1, None), (4, 2, None), (4, 2, (1, 2)), (5, 3, (0, 1))],
+)
+def test_prefix_score_sums_the_ctc_probability_of_every_continuation(
+    frames, seed, impossible
+) -> None:
+    """`impossible` (frame, label): that label has probability 0 there (log-prob -inf), which
+    the scorer's running sums over frames must survive."""
     log_probs = _toy(frames, seed)
+    if impossible:
+        log_probs[impossible] = -math.inf
+        log_probs = log_probs.log_softmax(-1)
     probs = ctc_label_probs(log_probs)
     scorer = CTCPrefixScorer(log_probs, eos=EOS)
     prefixes = [(), (1,), (2,), (1, 1), (1, 2), (2, 2, 1)]

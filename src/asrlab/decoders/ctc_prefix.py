@@ -21,6 +21,18 @@ from dataclasses import dataclass
 import torch
 
 NEG_INF = float("-inf")
+# Log-probs are floored here so that their running sums stay finite (see `_accumulate`).
+LOG_FLOOR = -1e4
+
+
+def _accumulate(inflow: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
+    """The recursion r_t = logaddexp(r_{t-1}, inflow_{t-1}) + log_p_t from r_0 = -inf, for
+    t = 1..T, without a loop over frames: with A_t = log_p_1 + ... + log_p_t,
+    r_t = A_t + log sum_{s<=t} exp(inflow_{s-1} - A_{s-1}). inflow, log_p (T, ...) finite or
+    -inf (log_p floored), float64 (the two sums cancel) -> r_1..r_T (T, ...)."""
+    total = log_p.cumsum(0)
+    before = torch.cat([torch.zeros_like(total[:1]), total[:-1]])
+    return total + torch.logcumsumexp(inflow - before, dim=0)
 
 
 @dataclass(frozen=True)
@@ -40,14 +52,14 @@ class CTCPrefixScorer:
     def __init__(self, log_probs: torch.Tensor, eos: int, blank: int = 0) -> None:
         if log_probs.dim() != 2:
             raise ValueError(f"CTC log-probs must be (T, V), not {tuple(log_probs.shape)}")
-        self.log_probs = log_probs.detach().float()
+        self.log_probs = log_probs.detach().double().clamp(min=LOG_FLOOR)
         self.eos = eos
         self.blank = blank
 
     def initial_state(self) -> CTCPrefixState:
         """The empty prefix: blank on every frame so far."""
         blank = self.log_probs[:, self.blank]
-        r = torch.full((len(blank) + 1, 2), NEG_INF)
+        r = torch.full((len(blank) + 1, 2), NEG_INF, dtype=blank.dtype)
         r[0, 1] = 0.0
         r[1:, 1] = blank.cumsum(0)
         return CTCPrefixState(r, 0.0, -1)
@@ -66,10 +78,9 @@ class CTCPrefixScorer:
         phi = torch.where(
             candidates == last, r_g[:, 1], torch.logaddexp(r_g[:, 0], r_g[:, 1])
         )  # (T+1, N, C)
-        r = torch.full((len(x) + 1, 2, *candidates.shape), NEG_INF)
-        for t in range(1, len(x) + 1):
-            r[t, 0] = torch.logaddexp(r[t - 1, 0], phi[t - 1]) + x_c[t - 1]
-            r[t, 1] = torch.logaddexp(r[t - 1, 0], r[t - 1, 1]) + x[t - 1, self.blank]
+        r = torch.full((len(x) + 1, 2, *candidates.shape), NEG_INF, dtype=x.dtype)
+        r[1:, 0] = _accumulate(phi[:-1], x_c)
+        r[1:, 1] = _accumulate(r[:-1, 0], x[:, self.blank, None, None].expand_as(x_c))
         log_psi = torch.logsumexp(phi[:-1] + x_c, dim=0)
         log_psi = torch.where(is_eos, torch.logaddexp(r_g[-1, 0], r_g[-1, 1]), log_psi)
         r = torch.where(is_eos, r_g, r)
