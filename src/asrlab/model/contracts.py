@@ -71,6 +71,11 @@ class Head(Protocol):
 
     def decode(self, scores: Tensor, lengths: Tensor) -> list[str]: ...
 
+    def validation_decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
+        """The transcripts validation scores: `decode`'s, or where the head's search is costly
+        and `head.val_search: greedy`, a greedy pass's."""
+        ...
+
     def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
         """Per utterance, the pictures the probe view shows of it (none for a classifier)."""
         ...

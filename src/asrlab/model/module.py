@@ -144,7 +144,8 @@ class ASRModel(pl.LightningModule):
         start = clock(self.device)
         scores, lengths = self(batch.waves, batch.wave_lengths)
         encoded = clock(self.device)
-        hyps = self.head.decode(scores, lengths)
+        decode = self.head.decode if stage == "test" else self.head.validation_decode
+        hyps = decode(scores, lengths)
         if stage == "test":
             searched = clock(self.device)
             self.decode_speed.update(encoded - start, searched - encoded, self.audio_seconds(batch))

@@ -17,6 +17,7 @@ from asrlab.data.batch import Batch
 from asrlab.model.encoders.masking import length_mask
 from asrlab.model.encoders.transformer import sinusoidal_positions
 from asrlab.model.heads.aed_search import beam_search, greedy_search
+from asrlab.model.heads.val_search import check_val_search
 from asrlab.model.probe import ProbeMatrix
 from asrlab.text.tokenizer import Tokenizer
 
@@ -40,6 +41,8 @@ class AEDHead(nn.Module):
         max_length_ratio: an utterance of T' encoder frames decodes at most
             ceil(max_length_ratio * T') tokens (and at most max_positions - 1).
         max_positions: token positions the positional encoding covers; a longer target is refused.
+        val_search: how validation decodes: "greedy", cheap, for checkpoint selection and
+            pruning, or "beam", the beam search of `decode` (test, eval and transcription).
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class AEDHead(nn.Module):
         length_penalty: float = 1.0,
         max_length_ratio: float = 1.0,
         max_positions: int = 512,
+        val_search: str = "greedy",
     ) -> None:
         super().__init__()
         if beam_size < 1 or max_positions < 2:
@@ -63,6 +67,8 @@ class AEDHead(nn.Module):
                 f"head.beam_size must be >= 1 and head.max_positions >= 2, got {beam_size} "
                 f"and {max_positions}"
             )
+        check_val_search(val_search)
+        self.val_search = val_search
         self.tokenizer = tokenizer
         self.sos_eos = tokenizer.blank_id
         self.memory = nn.Linear(input_dim, d_model)
@@ -160,13 +166,25 @@ class AEDHead(nn.Module):
         """memory (B, T', D), lengths (B,) -> one transcript per utterance: greedy with
         beam_size 1, else the best of the beam."""
         if self.beam_size == 1:
-            padding = ~length_mask(lengths.to(scores.device), scores.size(1))
-            ids = greedy_search(
-                self.next_log_probs, scores, padding, self.max_tokens(lengths), self.sos_eos
-            )
-        else:
-            ids = [hypotheses[0][0] for hypotheses in self.nbest(scores, lengths)]
+            return self.greedy_decode(scores, lengths)
+        ids = [hypotheses[0][0] for hypotheses in self.nbest(scores, lengths)]
         return [self.tokenizer.decode(tokens) for tokens in ids]
+
+    @torch.no_grad()
+    def greedy_decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
+        """memory (B, T', D), lengths (B,) -> the attention decoder's greedy transcripts, the
+        batch decoded at once."""
+        padding = ~length_mask(lengths.to(scores.device), scores.size(1))
+        ids = greedy_search(
+            self.next_log_probs, scores, padding, self.max_tokens(lengths), self.sos_eos
+        )
+        return [self.tokenizer.decode(tokens) for tokens in ids]
+
+    def validation_decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
+        """`greedy_decode` with val_search greedy, else `decode`."""
+        if self.val_search == "greedy":
+            return self.greedy_decode(scores, lengths)
+        return self.decode(scores, lengths)
 
     @torch.no_grad()
     def cross_attention(self, prefixes: Tensor, memory: Tensor) -> Tensor:

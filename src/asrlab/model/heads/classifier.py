@@ -82,6 +82,8 @@ class ClassifierHead(nn.Module):
         """logits (B, C) -> the best label per utterance."""
         return [self.labels[i] for i in scores.argmax(dim=-1).tolist()]
 
+    validation_decode = decode
+
     def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
         """No pictures: one label per utterance has no course over its frames."""
         return [[] for _ in range(len(scores))]

@@ -57,6 +57,8 @@ class CTCHead(nn.Module):
         """log-probs (B, T', V), lengths (B,) -> one transcript per utterance."""
         return self.decoder.decode(scores, lengths)
 
+    validation_decode = decode
+
     def probe_views(self, scores: Tensor, lengths: Tensor) -> list[list[ProbeMatrix]]:
         """log-probs (B, T', V), lengths (B,) -> per utterance its posteriorgram (V, T')."""
         return [

@@ -46,6 +46,9 @@ class CTCAEDHead(AEDHead):
         lm: an ARPA n-gram LM over the tokenizer's units (for the char tokenizer,
             `asrlab-lm --unit char`), added by shallow fusion; null for none.
         lm_weight: of the LM's natural-log probabilities.
+        val_search: how validation decodes: "greedy", the attention decoder's greedy pass over
+            the whole batch (the CTC branch unused; cheap, for checkpoint selection and
+            pruning), or "beam", the joint search of `decode`.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class CTCAEDHead(AEDHead):
         length_normalize: bool = False,
         lm: str | None = None,
         lm_weight: float = 0.0,
+        val_search: str = "greedy",
     ) -> None:
         for key, weight in (("ctc_weight", ctc_weight), ("decode_ctc_weight", decode_ctc_weight)):
             if not 0 <= weight <= 1:
@@ -87,6 +91,7 @@ class CTCAEDHead(AEDHead):
             float(length_normalize),
             max_length_ratio,
             max_positions,
+            val_search,
         )
         self.ctc = torch.nn.Linear(d_model, tokenizer.vocab_size)
         self.ctc_weight = ctc_weight

@@ -9,6 +9,7 @@ from asrlab.data.batch import Batch
 from asrlab.model.ctc import ctc_loss
 from asrlab.model.heads.rnnt_alignment import best_path, occupancy
 from asrlab.model.heads.rnnt_search import Hypothesis, PredictorState, greedy_search, search
+from asrlab.model.heads.val_search import check_val_search
 from asrlab.model.probe import ProbeMatrix
 from asrlab.text.tokenizer import Tokenizer
 
@@ -56,6 +57,8 @@ class RNNTHead(nn.Module):
         max_symbols_per_frame: tokens a search may emit at one encoder frame.
         max_joint_bytes: the largest joint tensor a training batch may need (see
             `check_joint_size`).
+        val_search: how validation decodes: "greedy", cheap, for checkpoint selection and
+            pruning, or "beam", the search of `decode` (test, eval and transcription).
     """
 
     def __init__(
@@ -73,8 +76,10 @@ class RNNTHead(nn.Module):
         nbest: int = 1,
         max_symbols_per_frame: int = 5,
         max_joint_bytes: int = 2**31,
+        val_search: str = "greedy",
     ) -> None:
         super().__init__()
+        check_val_search(val_search)
         if prediction_rnn not in RNNS:
             raise ValueError(
                 f"head.prediction_rnn must be one of {list(RNNS)}, got {prediction_rnn!r}"
@@ -106,6 +111,7 @@ class RNNTHead(nn.Module):
         self.nbest = nbest
         self.max_symbols = max_symbols_per_frame
         self.max_joint_bytes = max_joint_bytes
+        self.val_search = val_search
 
     def forward(self, hidden: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """hidden (B, T', H), lengths (B,) -> encoder states in the joint space (B, T', J)
@@ -172,6 +178,18 @@ class RNNTHead(nn.Module):
         """scores (B, T', J), lengths (B,) -> the best transcript per utterance."""
         return [
             self.tokenizer.decode(list(nbest[0].tokens)) for nbest in self.search(scores, lengths)
+        ]
+
+    @torch.no_grad()
+    def validation_decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
+        """With val_search greedy, the greedy search's transcripts, else `decode`'s."""
+        if self.val_search == "beam":
+            return self.decode(scores, lengths)
+        return [
+            self.tokenizer.decode(
+                list(greedy_search(self, frames[:length], self.max_symbols).tokens)
+            )
+            for frames, length in zip(scores, lengths.tolist(), strict=True)
         ]
 
     @torch.no_grad()
