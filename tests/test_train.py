@@ -106,6 +106,17 @@ def test_run_folder_holds_metrics_checkpoints_and_events_and_resumes(
     assert longer["train_seconds"] > saved["train_seconds"]
 
 
+def test_a_training_time_budget_stops_the_run_which_is_still_tested(
+    tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    """callbacks.timer.duration: training stops at the budget (here before its first step)."""
+    overrides = manifest_overrides(tiny_synth) + TINY_MODEL + ["trainer.max_epochs=3"]
+    metrics = train(compose_train(overrides + ["callbacks.timer.duration=00:00:00:00"], tmp_path))
+    assert metrics["global_step"] == 0 and metrics["epochs"] == 0
+    assert metrics["test_wer"] is not None and metrics["tested_checkpoint"] is None
+    assert json.loads((tmp_path / "metrics.json").read_text())["global_step"] == 0
+
+
 def test_bad_manifest_line_stops_before_training(
     tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -69,6 +69,9 @@ class PooledOverPadding(nn.Module):
     def decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
         return self.head.decode(scores, lengths)
 
+    def validation_decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
+        return self.head.validation_decode(scores, lengths)
+
 
 class LossOverPadding(PooledOverPadding):
     """Wraps a head: its loss takes every frame as valid; its scores and decoding are the head's."""
