@@ -166,31 +166,28 @@ class RNNTHead(nn.Module):
             )
 
     @torch.no_grad()
-    def search(self, scores: Tensor, lengths: Tensor) -> list[list[Hypothesis]]:
-        """scores (B, T', J), lengths (B,) -> per utterance its `nbest` hypotheses, best first."""
+    def search(
+        self, scores: Tensor, lengths: Tensor, beam_size: int | None = None
+    ) -> list[list[Hypothesis]]:
+        """scores (B, T', J), lengths (B,) -> per utterance its `nbest` hypotheses, best first,
+        from a beam of `beam_size` (default head.beam_size; 1 is the greedy search)."""
+        beam = beam_size or self.beam_size
         return [
-            search(self, frames[:length], self.beam_size, self.nbest, self.max_symbols)
+            search(self, frames[:length], beam, self.nbest, self.max_symbols)
             for frames, length in zip(scores, lengths.tolist(), strict=True)
         ]
 
     @torch.no_grad()
-    def decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
+    def decode(self, scores: Tensor, lengths: Tensor, beam_size: int | None = None) -> list[str]:
         """scores (B, T', J), lengths (B,) -> the best transcript per utterance."""
         return [
-            self.tokenizer.decode(list(nbest[0].tokens)) for nbest in self.search(scores, lengths)
+            self.tokenizer.decode(list(nbest[0].tokens))
+            for nbest in self.search(scores, lengths, beam_size)
         ]
 
-    @torch.no_grad()
     def validation_decode(self, scores: Tensor, lengths: Tensor) -> list[str]:
-        """With val_search greedy, the greedy search's transcripts, else `decode`'s."""
-        if self.val_search == "beam":
-            return self.decode(scores, lengths)
-        return [
-            self.tokenizer.decode(
-                list(greedy_search(self, frames[:length], self.max_symbols).tokens)
-            )
-            for frames, length in zip(scores, lengths.tolist(), strict=True)
-        ]
+        """`decode` with the greedy search under val_search greedy, else with the beam."""
+        return self.decode(scores, lengths, 1 if self.val_search == "greedy" else None)
 
     @torch.no_grad()
     def lattice(self, frames: Tensor, tokens: list[int]) -> tuple[Tensor, Tensor]:
