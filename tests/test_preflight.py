@@ -13,7 +13,7 @@ from asrlab.data.manifest import ManifestError
 from asrlab.model.build import build_datamodule, build_model, build_tokenizer
 from asrlab.training.preflight.run import PreflightError, preflight
 from asrlab.training.run import train
-from helpers import SAMPLE_RATE, compose_train, manifest_overrides, tone
+from helpers import SAMPLE_RATE, TINY_HEADS, compose_train, manifest_overrides, tone
 
 TINY = ["encoder.hidden_size=16", "encoder.num_layers=1", "debug=fast"]
 LONG_TEXT = "three three three seven"  # 26 CTC frames; 0.2 s gives 18 before the stride
@@ -98,3 +98,22 @@ def test_a_nan_duration_is_named_not_a_crash_and_skippable(
     with pytest.raises(ManifestError, match=f"{train}:1: duration must be .* got NaN"):
         _preflight(compose_train(overrides, tmp_path))
     assert _preflight(compose_train([*overrides, "data.on_error=skip"], tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("head", "checks"),
+    [
+        (TINY_HEADS["ctc_aed"], ["coverage", "feasibility"]),
+        (TINY_HEADS["rnnt"], ["coverage", "feasibility"]),  # its auxiliary CTC loss
+        ([*TINY_HEADS["rnnt"], "head.ctc_weight=0"], ["coverage"]),
+        (TINY_HEADS["aed"], ["coverage"]),
+    ],
+)
+def test_feasibility_is_checked_where_the_loss_has_a_ctc_part(
+    infeasible: tuple[dict[str, Path], str], tmp_path: Path, head: list[str], checks: list[str]
+) -> None:
+    manifests, line = infeasible
+    findings = _preflight(compose_train(manifest_overrides(manifests) + TINY + head, tmp_path))
+    assert [f.check for f in findings] == checks
+    if "feasibility" in checks:
+        assert findings[1].severity == "fatal" and findings[1].rows[0]["id"] == line

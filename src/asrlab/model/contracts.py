@@ -63,6 +63,10 @@ class Head(Protocol):
     (B, C) or transducer states (B, T', J)), lengths (B,); the loss on them, their decoding
     into text and the pictures of the probe view."""
 
+    ctc_weight: float
+    """The CTC loss's weight in `loss` (0: none); above 0, the pre-flight checks that every
+    utterance has the encoder frames CTC needs."""
+
     def __call__(self, hidden: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]: ...
 
     def loss(self, scores: Tensor, lengths: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:

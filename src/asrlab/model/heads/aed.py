@@ -45,6 +45,8 @@ class AEDHead(nn.Module):
             pruning, or "beam", the beam search of `decode` (test, eval and transcription).
     """
 
+    ctc_weight = 0.0
+
     def __init__(
         self,
         input_dim: int,

@@ -32,6 +32,8 @@ class ClassifierHead(nn.Module):
         dropout: dropout on the pooled vector.
     """
 
+    ctc_weight = 0.0
+
     def __init__(
         self,
         input_dim: int,

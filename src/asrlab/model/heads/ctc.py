@@ -22,6 +22,8 @@ class CTCHead(nn.Module):
         reduction: how the loss averages, `mean_token` or `mean_batch` (`model.ctc.ctc_loss`).
     """
 
+    ctc_weight = 1.0
+
     def __init__(
         self,
         input_dim: int,

@@ -74,8 +74,8 @@ def feasibility(
         "feasibility",
         "fatal",
         f"{len(rows)} of {total} utterances have fewer encoder frames than CTC needs (labels + "
-        f"repeated pairs) at encoder stride {stride}: the loss skips them in training and "
-        "they cannot be recognised",
+        f"repeated pairs) at encoder stride {stride}: the CTC loss skips them in training and "
+        "CTC cannot recognise them",
         _fix(min(max_strides), stride, stride_key, sum(s == 0 for s in max_strides)),
         rows,
     )

@@ -12,7 +12,6 @@ from omegaconf import DictConfig
 
 from asrlab.data.datamodule import ASRDataModule
 from asrlab.data.manifest import Utterance, read_manifest
-from asrlab.model.heads.ctc import CTCHead
 from asrlab.model.module import ASRModel
 from asrlab.training.preflight.coverage import coverage
 from asrlab.training.preflight.feasibility import feasibility, stride_setting
@@ -23,6 +22,7 @@ log = logging.getLogger(__name__)
 MODES = ("warn", "error", "off")
 MAX_ROWS = 10
 """Offending items listed per problem (asrlab-doctor's report lists them all)."""
+CHECKED = {"coverage": "encodable", "feasibility": "CTC-feasible"}
 
 
 class PreflightError(ValueError):
@@ -35,11 +35,11 @@ def transcript_checks(
     encoder: DictConfig,
     sample_rate: int,
 ) -> list[Finding]:
-    """Coverage of every transcript by the model's tokenizer and, with a CTC head, feasibility
-    at its frontend and stride (`encoder` is the model's encoder config; audio at
-    `sample_rate`)."""
+    """Coverage of every transcript by the model's tokenizer and, where the head's loss has a
+    CTC part (`ctc_weight` > 0), feasibility at its frontend and stride (`encoder` is the
+    model's encoder config; audio at `sample_rate`)."""
     findings = [coverage(utterances, model.tokenizer)]
-    if isinstance(model.head, CTCHead):
+    if model.head.ctc_weight > 0:
         stride_key = stride_setting(model.encoder, encoder)
         findings.append(feasibility(utterances, model, sample_rate, stride_key))
     return findings
@@ -64,7 +64,8 @@ def preflight(cfg: DictConfig, datamodule: ASRDataModule, model: ASRModel) -> li
     problems = [describe(f, MAX_ROWS) for f in findings if f.severity != "ok"]
     elapsed = time.perf_counter() - start
     if not problems:
-        log.info("pre-flight: transcripts encodable and CTC-feasible (%.2f s)", elapsed)
+        checked = " and ".join(CHECKED[f.check] for f in findings)
+        log.info("pre-flight: transcripts %s (%.2f s)", checked, elapsed)
         return findings
     advice = (
         "asrlab-doctor with the same overrides writes the full report; "
