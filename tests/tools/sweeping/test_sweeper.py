@@ -12,6 +12,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from asrlab.tools.sweeping.sweeper import launch_as_numbered
+
 TOY_APP = Path(__file__).with_name("toy_app.py")
 EXPECTED = {"ok": TrialState.COMPLETE, "fail": TrialState.FAIL, "prune": TrialState.PRUNED}
 
@@ -22,6 +24,32 @@ def _toy_sweep(cwd: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+class NumberingLauncher:
+    """Numbers the jobs of one launch consecutively from `initial_job_idx`, as Hydra's do."""
+
+    def __init__(self) -> None:
+        self.launches: list[int] = []
+
+    def launch(self, overrides: list[list[str]], initial_job_idx: int) -> list[tuple[int, str]]:
+        self.launches.append(len(overrides))
+        return [(initial_job_idx + i, job[0]) for i, job in enumerate(overrides)]
+
+
+@pytest.mark.parametrize(
+    ("numbers", "launches"),
+    [([4, 5], [2]), ([4, 6], [1, 1]), ([3, 4, 7, 8, 9], [2, 3]), ([0], [1])],
+)
+def test_a_trials_job_number_is_its_study_number_when_another_process_took_some(
+    numbers: list[int], launches: list[int]
+) -> None:
+    """Another process asking the shared study between this one's asks leaves gaps."""
+    launcher = NumberingLauncher()
+    overrides = [[f"trial{n}"] for n in numbers]
+    returns = launch_as_numbered(launcher, overrides, numbers)
+    assert returns == [(n, f"trial{n}") for n in numbers]
+    assert launcher.launches == launches  # consecutive trials still run side by side
 
 
 def test_an_unknown_pruner_is_named_before_any_trial(tmp_path: Path) -> None:

@@ -116,10 +116,9 @@ class OptunaSweep:
                 + (_reporting({**reporting, "number": t.number}) if self.pruner != "none" else [])
                 for t in trials
             ]
-            # A trial's job number is its number in the study: a study continued in the same
-            # sweep folder gives its trials new folders.
-            with heartbeat(storage, study, [t.number for t in trials]):
-                returns = self.launcher.launch(overrides, initial_job_idx=trials[0].number)
+            numbers = [t.number for t in trials]
+            with heartbeat(storage, study, numbers):
+                returns = launch_as_numbered(self.launcher, overrides, numbers)
             told = [self._tell(study, t, r) for t, r in zip(trials, returns, strict=True)]
             failures = told.count(False)
             if failures / len(returns) > self.max_failure_rate:
@@ -172,6 +171,21 @@ def _unusable(values: list[Any], expected: int) -> str | None:
     if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
         return f"the task returned {values}; optimized_metric must name finite numbers"
     return None
+
+
+def launch_as_numbered(launcher: Any, overrides: list[list[str]], numbers: list[int]) -> list:
+    """Launches each trial's `overrides` with its study number `numbers[i]` as its job number
+    (its folder's prefix; a study continued in the same sweep folder gives its trials new
+    folders). Hydra numbers the jobs of one launch consecutively, and another process sharing
+    the study may have taken numbers between this one's asks: each run of consecutive numbers
+    is launched on its own, in order. Returns the jobs' returns in the order of `overrides`."""
+    returns: list = []
+    start = 0
+    for end in range(1, len(numbers) + 1):
+        if end == len(numbers) or numbers[end] != numbers[end - 1] + 1:
+            returns += launcher.launch(overrides[start:end], initial_job_idx=numbers[start])
+            start = end
+    return returns
 
 
 def _reporting(trial: dict[str, Any]) -> list[str]:
