@@ -101,7 +101,7 @@ SKIPPED = {
     ".venv/bin/python bench/feature_storage.py": BENCH,
     ".venv/bin/python bench/recipes.py": BENCH,
     ".venv/bin/python bench/sweep_pruning.py": BENCH,
-    ".venv/bin/python bench/sweep_pruning.py --pruners median successive_halving hyperband": BENCH,
+    ".venv/bin/python bench/sweep_pruning.py --pruners hyperband median successive_halving": BENCH,
     ".venv/bin/python bench/sweep_pruning.py --pruners successive_halving --out "
     "bench/results/sweep_pruning_r4 -- "
     "hydra.sweeper.pruners.successive_halving.reduction_factor=4": BENCH,

@@ -161,6 +161,7 @@ def test_submitit_jobs_report_to_their_trials_in_the_shared_storage(
         "hydra.job.chdir=True",
         "hydra.sweeper.storage=sqlite:///optuna.db",
         "hydra.sweeper.study_name=submitit",
+        "hydra.sweeper.pruner=median",
         "hydra.sweeper.pruners.median.n_warmup_steps=0",
         "trainer.max_epochs=1",
     ]
