@@ -1,6 +1,6 @@
 """Sweep pruning: the same 16-trial Optuna search (the default model on synth_digits at reduced
-size, over lr x hidden size x dropout) without pruning and with each of --pruners (hyperband,
-the sweeps' default, by default), for two sampler seeds: the trials' training seconds summed
+size, over lr x hidden size x dropout) without pruning and with each of --pruners (by default
+hyperband, the sweeps' own default), for two sampler seeds: the trials' training seconds summed
 (each trial's own, from its metrics.json or pruned.json: a trial is not charged for the
 partner it ran beside, nor for preparing data), the sweep's wall-clock seconds, the epochs
 trained (which the machine's load does not change), and the best val WER of each. The target:
