@@ -7,15 +7,18 @@ bench/results/heads` ranks the same runs), then writes bench/results/heads.json 
 table. Tasks: `synth_digits` at the default size; `fsdd_SPEAKER`, experiment=fsdd_si with SPEAKER
 held out for test and the next speaker of --speakers for validation, the other FSDD speakers
 training, one fold per each of the first --folds speakers. A config is HEAD_ENCODER; on FSDD also
-`fsdd_si`, the experiment as it is (CRNN-CTC), the baseline. Targets: on synth_digits every head
-reaches test CER <= 2% within 300 s of training; on FSDD the best pair's mean test WER over the
+`fsdd_si`, the experiment as it is (CRNN-CTC), the baseline. On the encoders of --ctc-init (by
+default the Conformer, which learns only under CTC from scratch) a head other than CTC is
+HEAD_ENCODER_from_ctc: its encoder starts from the same task's ctc_ENCODER run, trained first.
+Targets: on synth_digits every head reaches test CER <= 2% within 300 s of training (a
+from_ctc run's seconds count its CTC run's); on FSDD the best pair's mean test WER over the
 folds is below the baseline's. Each run takes minutes on a CPU; --smoke (or ASRLAB_SMOKE=1)
 trains each on two batches of tiny data (asrlab.cli.smoke), in seconds, into
 bench/results/heads_smoke and heads_smoke.json.
 
     python bench/heads.py [--tasks synth_digits fsdd] [--heads ctc rnnt aed ctc_aed]
-        [--encoders gru conformer] [--speakers ...] [--folds 3] [--fsdd PATH] [--smoke]
-        [--report-only] [-- HYDRA OVERRIDES]
+        [--encoders gru conformer] [--ctc-init conformer] [--speakers ...] [--folds 3]
+        [--fsdd PATH] [--smoke] [--report-only] [-- HYDRA OVERRIDES]
 """
 
 import argparse
@@ -34,6 +37,8 @@ from fsdd_speakers import FSDD, SPEAKERS
 
 HEADS = ["ctc", "rnnt", "aed", "ctc_aed"]
 ENCODERS = ["gru", "conformer"]
+# Encoders whose heads other than CTC start from a CTC run's encoder (README, "Heads and encoders").
+CTC_INIT = ["conformer"]
 BASELINE = "fsdd_si"
 TARGET_CER = 0.02
 TARGET_TRAIN_SECONDS = 300.0
@@ -64,16 +69,34 @@ def tasks(names: list[str], speakers: list[str], folds: int, fsdd: Path) -> dict
     return found
 
 
-def configs(task: str, heads: list[str], encoders: list[str]) -> dict[str, list[str]]:
-    """Each config's overrides: every head x encoder, and the baseline on FSDD."""
-    grid = {f"{h}_{e}": [f"head={h}", f"encoder={e}"] for h in heads for e in encoders}
+def configs(
+    task: str, heads: list[str], encoders: list[str], ctc_init: list[str], folder: Path
+) -> dict[str, list[str]]:
+    """Each config's overrides, in training order: every head x encoder, a head other than CTC
+    on an encoder of `ctc_init` after the CTC run in `folder` it starts from, and the baseline
+    on FSDD."""
+    grid: dict[str, list[str]] = {}
+    for h in heads:
+        for e in encoders:
+            if h == "ctc" or e not in ctc_init:
+                grid[f"{h}_{e}"] = [f"head={h}", f"encoder={e}"]
+                continue
+            grid.setdefault(f"ctc_{e}", ["head=ctc", f"encoder={e}"])
+            start = folder / f"ctc_{e}" / "checkpoints" / "last.ckpt"
+            init = [f"init_from={start}", "init.modules=[encoder]"]
+            grid[f"{h}_{e}_from_ctc"] = [f"head={h}", f"encoder={e}", *init]
     return {BASELINE: [], **grid} if task.startswith("fsdd_") else grid
 
 
 def train(folder: Path, overrides: list[str], smoke: bool) -> None:
-    """One run, unless its metrics.json exists; a failed run is reported and left for later."""
+    """One run, unless its metrics.json exists; a failed run, or one whose `init_from` run has
+    not finished, is reported and left for later."""
     if (folder / "metrics.json").is_file():
         return
+    for start in (o.partition("=")[2] for o in overrides if o.startswith("init_from=")):
+        if not Path(start).is_file():
+            print(f"heads: {folder} waits for {start}; rerun to retry", file=sys.stderr)
+            return
     command = [str(Path(sys.executable).parent / "asrlab-train"), *overrides]
     command.append(f"hydra.run.dir={folder}")
     print("heads:", " ".join(command[1:]), file=sys.stderr)
@@ -82,24 +105,30 @@ def train(folder: Path, overrides: list[str], smoke: bool) -> None:
         print(f"heads: {folder} failed; rerun to retry", file=sys.stderr)
 
 
-def summarize(folder: Path) -> dict[str, Any] | None:
-    """What the bench reports of a finished run, or None."""
+def summarize(folder: Path, overrides: list[str]) -> dict[str, Any] | None:
+    """What the bench reports of a finished run, or None; `init_seconds`: the training seconds
+    of the run its `init_from` override starts it from (0 without one)."""
     path = folder / "metrics.json"
     if not path.is_file():
         return None
     metrics = json.loads(path.read_text())
     row = {key: metrics.get(key) for key in KEPT}
+    row["init_seconds"] = 0.0
+    for start in (o.partition("=")[2] for o in overrides if o.startswith("init_from=")):
+        run = Path(start).parent.parent
+        row["init_seconds"] = json.loads((run / "metrics.json").read_text())["train_seconds"]
     seconds, epochs = row["train_seconds"], row["epochs"]
     row["train_seconds_per_epoch"] = seconds / epochs if seconds is not None and epochs else None
     return row
 
 
 def synth_targets(rows: list[dict[str, Any]]) -> dict[str, bool]:
-    """Per synth_digits config: test CER <= 2% within the training budget."""
+    """Per synth_digits config: test CER <= 2% within the training budget (the seconds of the
+    run it started from included)."""
     return {
         r["config"]: r["test_cer"] <= TARGET_CER
         and r["train_seconds"] is not None
-        and r["train_seconds"] <= TARGET_TRAIN_SECONDS
+        and r["train_seconds"] + r.get("init_seconds", 0.0) <= TARGET_TRAIN_SECONDS
         for r in rows
         if r["task"] == "synth_digits"
     }
@@ -153,6 +182,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--tasks", nargs="+", default=["synth_digits", "fsdd"])
     parser.add_argument("--heads", nargs="+", default=HEADS, choices=HEADS)
     parser.add_argument("--encoders", nargs="+", default=ENCODERS)
+    parser.add_argument(
+        "--ctc-init", nargs="*", default=CTC_INIT, help="none: every head from scratch"
+    )
     parser.add_argument("--speakers", nargs="+", default=SPEAKERS, help="each validates the last")
     parser.add_argument("--folds", type=int, default=3, help="test on the first N speakers")
     parser.add_argument("--fsdd", type=Path, default=FSDD, help="the FSDD folder (recordings/)")
@@ -172,11 +204,12 @@ def main(argv: list[str]) -> None:
     rows = []
     for task, task_overrides in planned.items():
         shrink = SMOKE_MIX if args.smoke and task != "synth_digits" else []
-        for config, overrides in configs(task, args.heads, args.encoders).items():
+        grid = configs(task, args.heads, args.encoders, args.ctc_init, runs / task)
+        for config, overrides in grid.items():
             folder = runs / task / config
             if not args.report_only:
                 train(folder, [*task_overrides, *overrides, *shrink, *extra], args.smoke)
-            if (row := summarize(folder)) is not None:
+            if (row := summarize(folder, overrides)) is not None:
                 rows.append({"task": task, "config": config, **row})
     folds = [task for task in planned if task.startswith("fsdd_")]
     result = {

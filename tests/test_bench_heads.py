@@ -41,10 +41,24 @@ def test_folds_rotate_the_test_speaker_and_validate_on_the_next() -> None:
         "data.source.sources.fsdd.test_speakers=[c]",
         "data.source.sources.fsdd.val_speakers=[a]",
     ]
-    assert list(heads.configs("fsdd_a", ["ctc"], ["gru"])) == ["fsdd_si", "ctc_gru"]
-    assert heads.configs("synth_digits", ["rnnt"], ["conformer"]) == {
+    assert list(heads.configs("fsdd_a", ["ctc"], ["gru"], [], Path("runs"))) == [
+        "fsdd_si",
+        "ctc_gru",
+    ]
+    assert heads.configs("synth_digits", ["rnnt"], ["conformer"], [], Path("runs")) == {
         "rnnt_conformer": ["head=rnnt", "encoder=conformer"]
     }
+
+
+def test_a_ctc_init_encoder_trains_its_ctc_run_first_and_starts_the_others_from_it() -> None:
+    grid = heads.configs("t", ["aed", "ctc"], ["gru", "conformer"], ["conformer"], Path("runs"))
+    assert list(grid) == ["aed_gru", "ctc_conformer", "aed_conformer_from_ctc", "ctc_gru"]
+    assert grid["aed_conformer_from_ctc"] == [
+        "head=aed",
+        "encoder=conformer",
+        f"init_from={Path('runs/ctc_conformer/checkpoints/last.ckpt')}",
+        "init.modules=[encoder]",
+    ]
 
 
 def test_finished_runs_are_skipped_and_scored_against_the_targets(
@@ -56,6 +70,8 @@ def test_finished_runs_are_skipped_and_scored_against_the_targets(
     runs = tmp_path / "heads"
     finish(runs / "synth_digits" / "ctc_gru", 0.03, 0.01, 200.0)
     finish(runs / "synth_digits" / "aed_gru", 0.05, 0.03, 200.0)  # CER above 2%
+    finish(runs / "synth_digits" / "ctc_conformer", 0.03, 0.01, 150.0)
+    finish(runs / "synth_digits" / "aed_conformer_from_ctc", 0.03, 0.01, 200.0)  # 350 s in all
     for fold, (baseline, ctc_gru) in zip(
         ["fsdd_anna", "fsdd_ben"], [(0.10, 0.08), (0.20, 0.18)], strict=True
     ):
@@ -64,12 +80,25 @@ def test_finished_runs_are_skipped_and_scored_against_the_targets(
     finish(runs / "fsdd_anna" / "aed_gru", 0.01, 0.0, 100.0)  # fsdd_ben's failed: not averaged
     (tmp_path / "fsdd" / "recordings").mkdir(parents=True)
     heads.main(
-        ["--heads", "ctc", "aed", "--encoders", "gru", "--speakers", *FAKE_SPEAKERS]
+        ["--heads", "ctc", "aed", "--encoders", "gru", "conformer", "--speakers", *FAKE_SPEAKERS]
         + ["--folds", "2", "--fsdd", str(tmp_path / "fsdd")]
     )
-    assert [cmd[-1] for cmd in trained] == [f"hydra.run.dir={runs / 'fsdd_ben' / 'aed_gru'}"]
+    # The CTC runs fail, so the runs that would start from them wait.
+    assert [cmd[-1] for cmd in trained] == [
+        f"hydra.run.dir={runs / fold / config}"
+        for fold, config in [
+            ("fsdd_anna", "ctc_conformer"),
+            ("fsdd_ben", "ctc_conformer"),
+            ("fsdd_ben", "aed_gru"),
+        ]
+    ]
     result = results["heads"]
-    assert result["synth_digits"]["meets_target"] == {"ctc_gru": True, "aed_gru": False}
+    assert result["synth_digits"]["meets_target"] == {
+        "ctc_gru": True,
+        "aed_gru": False,
+        "ctc_conformer": True,
+        "aed_conformer_from_ctc": False,
+    }
     over_budget = {"task": "synth_digits", "config": "x", "test_cer": 0.01, "train_seconds": 301}
     assert heads.synth_targets([over_budget]) == {"x": False}
     fsdd = result["fsdd"]
@@ -104,12 +133,16 @@ def test_smoke_trains_every_pair(
     heads.main(["--smoke", "--tasks", "synth_digits"])
     fsdd = ["--tasks", "fsdd", "--heads", "rnnt", "--encoders", "conformer", "--folds", "1"]
     heads.main(["--smoke", *fsdd, "--speakers", *FAKE_SPEAKERS, "--fsdd", str(tmp_path / "fsdd")])
-    pairs = [f"{h}_{e}" for h in heads.HEADS for e in heads.ENCODERS]
+    pairs = [f"{h}_gru" for h in heads.HEADS] + ["ctc_conformer"]
+    pairs += [f"{h}_conformer_from_ctc" for h in heads.HEADS[1:]]
     synth = results["heads_smoke"]  # the second call's result replaced the first's
     assert [(r["task"], r["config"]) for r in synth["runs"]] == [
         ("fsdd_anna", "fsdd_si"),
-        ("fsdd_anna", "rnnt_conformer"),
+        ("fsdd_anna", "ctc_conformer"),
+        ("fsdd_anna", "rnnt_conformer_from_ctc"),
     ]
+    started = synth["runs"][2]
+    assert started["init_seconds"] == synth["runs"][1]["train_seconds"] > 0
     done = sorted(
         p.parent.name for p in (tmp_path / "heads_smoke" / "synth_digits").glob("*/metrics.json")
     )
