@@ -1,9 +1,10 @@
 """Sweep pruning: the same 16-trial Optuna search (the default model on synth_digits at reduced
 size, over lr x hidden size x dropout) without pruning and with each of --pruners (by default
-hyperband, the sweeps' own default), for two sampler seeds: the trials' training seconds summed
-(each trial's own, from its metrics.json or pruned.json: a trial is not charged for the
-partner it ran beside, nor for preparing data), the sweep's wall-clock seconds, the epochs
-trained (which the machine's load does not change), and the best val WER of each. The target:
+successive_halving, pruning on val/loss: the sweeps' own defaults), for two sampler seeds: the
+trials' training seconds summed (each trial's own, from its metrics.json or pruned.json: a
+trial is not charged for the partner it ran beside, nor for preparing data), the sweep's
+wall-clock seconds, the epochs trained (which the machine's load does not change), and the
+best val WER of each. The target:
 pruned reaches a best val WER within 10% (relative) of the unpruned one in at most half the
 training seconds.
 
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--pruners", nargs="+", default=["hyperband"], choices=PRUNERS)
+    parser.add_argument("--pruners", nargs="+", default=["successive_halving"], choices=PRUNERS)
     parser.add_argument("--train", type=int, default=500, help="training utterances a trial")
     parser.add_argument("--val", type=int, default=300, help="validation utterances a trial")
     parser.add_argument("--epochs", type=int, default=12, help="epochs a complete trial trains")

@@ -16,8 +16,8 @@ def test_the_smoke_bench_sums_up_both_sweeps(
     monkeypatch.setenv("ASRLAB_DATA_DIR", str(tmp_path / "data"))  # smoke size synth_digits
     result = sweep_pruning.main(["--smoke", "--seeds", "1", "--jobs", "1", "--out", str(tmp_path)])
     (run,) = result["runs"]
-    for pruner in ("none", "hyperband"):
+    for pruner in ("none", "successive_halving"):
         assert run[pruner]["trials"] == {"COMPLETE": 2} and run[pruner]["trial_seconds"] > 0
         assert 0 <= run[pruner]["best_val_wer"] and run[pruner]["epochs"] == 2
-    versus = run["versus_none"]["hyperband"]
+    versus = run["versus_none"]["successive_halving"]
     assert versus["time_ratio"] > 0 and versus["epoch_ratio"] == 1 and "target_met" in versus

@@ -101,10 +101,13 @@ SKIPPED = {
     ".venv/bin/python bench/feature_storage.py": BENCH,
     ".venv/bin/python bench/recipes.py": BENCH,
     ".venv/bin/python bench/sweep_pruning.py": BENCH,
-    ".venv/bin/python bench/sweep_pruning.py --pruners hyperband median successive_halving": BENCH,
-    ".venv/bin/python bench/sweep_pruning.py --pruners successive_halving --out "
-    "bench/results/sweep_pruning_r4 -- "
-    "hydra.sweeper.pruners.successive_halving.reduction_factor=4": BENCH,
+    ".venv/bin/python bench/sweep_pruning.py --pruners successive_halving hyperband": BENCH,
+    ".venv/bin/python bench/sweep_pruning.py --pruners successive_halving hyperband median "
+    "--out bench/results/sweep_pruning_wer -- hydra.sweeper.pruning_metric=val/wer": BENCH,
+    ".venv/bin/python bench/sweep_pruning.py --pruners successive_halving hyperband --out "
+    "bench/results/sweep_pruning_wer4 -- hydra.sweeper.pruning_metric=val/wer "
+    "hydra.sweeper.pruners.successive_halving.reduction_factor=4 "
+    "hydra.sweeper.pruners.hyperband.reduction_factor=4": BENCH,
     ".venv/bin/python bench/heads.py --tasks fsdd --heads rnnt ctc_aed --encoders conformer -- "
     "trainer.max_epochs=20": BENCH,
     ".venv/bin/asrlab-train -m experiment=fsdd_si data.source.sources.fsdd.root=PATH/fsdd "

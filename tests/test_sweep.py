@@ -115,7 +115,7 @@ def test_a_clearly_worse_trial_is_pruned_at_the_configured_epoch(
     tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    # A finished trial that reached 10% val WER: the untrained tiny model is clearly worse.
+    # A finished trial that reached a val loss of 0.1: the untrained tiny model is clearly worse.
     study = optuna.create_study(study_name="pruned", storage=storage)
     dropout = optuna.distributions.CategoricalDistribution([0.0])
     reference = optuna.trial.create_trial(
@@ -131,6 +131,7 @@ def test_a_clearly_worse_trial_is_pruned_at_the_configured_epoch(
         tmp_path,
         *pruner,
         "hydra.sweeper.pruners.median.n_warmup_steps=1",  # epoch 0 is never pruned
+        "hydra.sweeper.pruning_metric=val/loss",
         "hydra.sweeper.n_trials=1",
         f"hydra.sweeper.storage={storage}",
         "hydra.sweeper.study_name=pruned",
@@ -143,6 +144,7 @@ def test_a_clearly_worse_trial_is_pruned_at_the_configured_epoch(
     (folder,) = (p for p in (tmp_path / "sweep").iterdir() if p.is_dir())
     pruned = json.loads((folder / "pruned.json").read_text())
     assert pruned["epoch"] == 1 and pruned["value"] == pytest.approx(trial.intermediate_values[1])
+    assert pruned["monitor"] == "val/loss" and pruned["value"] > 1.0  # a WER would be below
     trial_seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
     assert 0 < pruned["train_seconds"] < trial_seconds
     assert not (folder / "metrics.json").exists() and not (folder / "error.json").exists()
@@ -163,6 +165,7 @@ def test_submitit_jobs_report_to_their_trials_in_the_shared_storage(
         "hydra.sweeper.study_name=submitit",
         "hydra.sweeper.pruner=median",
         "hydra.sweeper.pruners.median.n_warmup_steps=0",
+        "hydra.sweeper.pruning_metric=val/wer",
         "trainer.max_epochs=1",
     ]
     # No finished trial yet: the median pruner lets both run to their end.

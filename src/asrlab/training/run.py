@@ -71,7 +71,10 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("optuna_trial"):  # a sweep trial whose study prunes
         trial = cfg.optuna_trial
         pruner = OmegaConf.to_container(trial.pruner)
-        pruning = OptunaPruning(trial.storage, trial.study_name, trial.number, pruner, run_dir)
+        monitor = trial.get("monitor", "val/wer")
+        pruning = OptunaPruning(
+            trial.storage, trial.study_name, trial.number, pruner, run_dir, monitor
+        )
         trainer.callbacks.append(pruning)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)

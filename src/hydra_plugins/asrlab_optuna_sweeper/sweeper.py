@@ -46,7 +46,9 @@ class AsrlabOptunaSweeperConf:
     n_jobs: int = 2
     max_failure_rate: float = 1.0
     # median, successive_halving, hyperband or none; its settings are pruners.<name>.
-    pruner: str = "hyperband"
+    pruner: str = "successive_halving"
+    # The validation metric (lower is better) each trial reports to the pruner after each epoch.
+    pruning_metric: str = "val/loss"
     pruners: dict[str, Any] = field(
         default_factory=lambda: {
             "median": {"n_startup_trials": 5, "n_warmup_steps": 1},

@@ -55,6 +55,7 @@ def _sweep(folder: Path, **settings: Any) -> OptunaSweep:
         "max_failure_rate": 1.0,
         "pruner": "none",
         "pruners": OmegaConf.create({"none": {}}),
+        "pruning_metric": "val/wer",
         "heartbeat_interval": 10,
         "params": None,
     }
@@ -72,6 +73,7 @@ def _sweep(folder: Path, **settings: Any) -> OptunaSweep:
         ({"n_trials": -1}, "hydra.sweeper.n_trials=-1: must be at least 1"),
         ({"heartbeat_interval": 0}, "hydra.sweeper.heartbeat_interval=0: must be at least 1"),
         ({"direction": "minimise"}, "hydra.sweeper.direction=minimise: one of minimize, max"),
+        ({"pruning_metric": "wer"}, "hydra.sweeper.pruning_metric=wer: a validation metric"),
     ],
 )
 def test_a_setting_out_of_range_is_named_before_any_trial(
@@ -98,3 +100,19 @@ def test_a_second_sweep_into_a_sweep_folder_continues_a_named_study_only(
     continued = _sweep(folder, study_name=name)
     continued.sweep(["value=interval(0,1)"])
     assert first.launcher.jobs + continued.launcher.jobs == [0, 1, 2, 3]
+
+
+def test_pruning_by_the_loss_while_sweeping_heads_is_refused(tmp_path: Path) -> None:
+    pruners = OmegaConf.create({"median": {}})
+    sweep = _sweep(tmp_path / "sweep", pruner="median", pruners=pruners, pruning_metric="val/loss")
+    sweep.config.hydra.runtime.choices = {"head": "ctc"}
+    with pytest.raises(SweepConfigError) as err:
+        sweep.sweep(["value=interval(0,1)", "head=choice(ctc,rnnt)"])
+    assert str(err.value).startswith(
+        "hydra.sweeper.pruning_metric=val/loss: the sweep changes head, so the trials' losses "
+    )
+    assert sweep.launcher.jobs == []
+    by_wer = _sweep(tmp_path / "wer", pruner="median", pruners=pruners, pruning_metric="val/wer")
+    by_wer.config.hydra.runtime.choices = {"head": "ctc"}
+    by_wer.sweep(["value=interval(0,1)", "head=choice(ctc,rnnt)"])
+    assert by_wer.launcher.jobs == [0, 1]

@@ -31,6 +31,9 @@ RESULTS = "optimization_results.yaml"
 # Where a study is kept when `storage` is not set: in the sweep folder.
 DEFAULT_DB = "optuna.db"
 DIRECTIONS = ("minimize", "maximize")
+# Swept, these change what a validation loss measures, so that losses of trials do not compare.
+LOSS_SCALE_KEYS = ("head", "tokenizer", "tokenizer.vocab_size", "head.ctc_weight")
+LOSS_SCALE_KEYS += ("head.label_smoothing",)
 
 
 class TooManyFailures(CompactHydraException):
@@ -52,13 +55,14 @@ class OptunaSweep:
         max_failure_rate: float,
         pruner: str,
         pruners: DictConfig,
+        pruning_metric: str,
         heartbeat_interval: int,
         params: DictConfig | None,
     ) -> None:
         self.sampler, self.storage, self.study_name = sampler, storage, study_name
         self.directions = [direction] if isinstance(direction, str) else list(direction)
         self.n_trials, self.n_jobs, self.max_failure_rate = n_trials, n_jobs, max_failure_rate
-        self.pruner, self.pruners = pruner, pruners
+        self.pruner, self.pruners, self.pruning_metric = pruner, pruners, pruning_metric
         self.heartbeat_interval = heartbeat_interval
         self.params = params or {}
 
@@ -85,6 +89,7 @@ class OptunaSweep:
                 f"hydra.sweeper.pruner={self.pruner}: Optuna prunes single-objective studies "
                 "only; set hydra.sweeper.pruner=none with several directions"
             )
+        self._check_pruning_metric(list(space))
         if not 0.0 <= self.max_failure_rate <= 1.0:
             raise SweepConfigError("hydra.sweeper.max_failure_rate must be within [0, 1]")
         self._check_counts()
@@ -106,6 +111,7 @@ class OptunaSweep:
         # What a trial's run needs to report to its trial, and to build the same pruner.
         reporting = {"storage": url, "study_name": study.study_name}
         reporting["pruner"] = {"name": self.pruner, **pruner_settings}
+        reporting["monitor"] = self.pruning_metric
 
         to_go = self.n_trials
         while to_go > 0:
@@ -130,6 +136,22 @@ class OptunaSweep:
             to_go -= len(trials)
         write_results(study, sweep_dir / RESULTS)
         write_study_plots(study, sweep_dir)
+
+    def _check_pruning_metric(self, swept: list[str]) -> None:
+        """Raises SweepConfigError on a metric that is not a validation metric, or on pruning
+        by the loss while a swept key changes what the loss measures."""
+        if not self.pruning_metric.startswith("val/"):
+            raise SweepConfigError(
+                f"hydra.sweeper.pruning_metric={self.pruning_metric}: a validation metric the "
+                "trials log after each epoch, such as val/wer, val/cer or val/loss"
+            )
+        scaled = [key for key in swept if key in LOSS_SCALE_KEYS]
+        if self.pruning_metric == "val/loss" and self.pruner != "none" and scaled:
+            raise SweepConfigError(
+                f"hydra.sweeper.pruning_metric=val/loss: the sweep changes {', '.join(scaled)}, "
+                "so the trials' losses do not compare; prune on hydra.sweeper.pruning_metric="
+                "val/wer (or val/cer)"
+            )
 
     def _check_counts(self) -> None:
         """Raises SweepConfigError on a direction Optuna does not know, or a count below 1."""
@@ -190,7 +212,7 @@ def launch_as_numbered(launcher: Any, overrides: list[list[str]], numbers: list[
 
 def _reporting(trial: dict[str, Any]) -> list[str]:
     """The overrides that give a trial's run its `optuna_trial` config: storage, study_name,
-    number, pruner (its name and settings)."""
+    number, pruner (its name and settings), monitor (the metric it reports)."""
     return [f"++optuna_trial.{key}={_override_value(value)}" for key, value in trial.items()]
 
 

@@ -1,5 +1,6 @@
-"""Reports each validation's WER to the run's Optuna trial and stops the run when the study's
-pruner says so (the Optuna sweeper passes the trial as `optuna_trial` in a trial's config)."""
+"""Reports a validation metric (val/wer unless `hydra.sweeper.pruning_metric` names another)
+after each validation to the run's Optuna trial and stops the run when the study's pruner says
+so (the Optuna sweeper passes the trial as `optuna_trial` in a trial's config)."""
 
 import json
 import logging
@@ -20,12 +21,20 @@ class TrialNotFound(LookupError):
     """The trial's storage does not hold its study or its trial."""
 
 
+class MetricNotLogged(KeyError):
+    """The pruning metric is not among the metrics a validation logged."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class OptunaPruning(pl.Callback):
     """After each validation, rank 0 reports `monitor` at the epoch (0-based) to trial
     `number` of `study_name` in `storage`; when the pruner prunes it, every rank raises
     `optuna.TrialPruned` after rank 0 wrote `run_dir/pruned.json` (epoch, value, train_seconds).
 
     A trial that is no longer running (a run repeated from a trial's folder) is not reported to.
+    A `monitor` that the validation did not log raises MetricNotLogged, naming those it did.
     """
 
     def __init__(
@@ -67,7 +76,13 @@ class OptunaPruning(pl.Callback):
         if trainer.sanity_checking:
             return
         prune, value = False, None
-        if self._trial is not None and self.monitor in trainer.callback_metrics:
+        if self._trial is not None:
+            if self.monitor not in trainer.callback_metrics:
+                logged = sorted(k for k in trainer.callback_metrics if k.startswith("val/"))
+                raise MetricNotLogged(
+                    f"hydra.sweeper.pruning_metric={self.monitor}: this run's validation logs "
+                    f"{', '.join(logged) or 'no val/ metric'}"
+                )
             value = float(trainer.callback_metrics[self.monitor])
             self._trial.report(value, step=trainer.current_epoch)
             prune = self._trial.should_prune()
