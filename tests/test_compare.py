@@ -287,17 +287,23 @@ def test_pruned_trials_are_listed_apart(tmp_path: Path, capsys: pytest.CaptureFi
     gru = {"_target_": GRU, "hidden": 64}
     write_run(tmp_path / "0_gru", gru, 1e-3, run_metrics(0.20, 0.15, 50_000, 30.0), [0.5, 0.15])
     write_run(tmp_path / "1_gru", gru, 1e-5, None, [0.9, 0.8])
-    (tmp_path / "1_gru" / "pruned.json").write_text('{"epoch": 1, "value": 0.8}')
+    pruned_json = {"epoch": 1, "monitor": "val/loss", "value": 0.8}  # epoch counts from 0
+    (tmp_path / "1_gru" / "pruned.json").write_text(json.dumps(pruned_json))
+    # The sweeper's overrides that name the study are not what the trial tried.
+    study = ["++optuna_trial.storage='sqlite:///optuna.db'", "++optuna_trial.number=1"]
+    overrides = tmp_path / "1_gru" / ".hydra" / "overrides.yaml"
+    overrides.write_text(json.dumps([*json.loads(overrides.read_text()), *study]))
     write_run(tmp_path / "2_gru", gru, 1e-1, None, [0.9], error="loss is NaN at step 12")
     _, failed = load_runs([tmp_path], val_curves=False)
-    assert [(f.name, f.pruned) for f in failed] == [("1", {"epoch": 1, "value": 0.8}), ("2", None)]
+    assert [(f.name, f.pruned) for f in failed] == [("1", pruned_json), ("2", None)]
 
     main([str(tmp_path), "--out", str(tmp_path / "compare")])
     printed = capsys.readouterr().out
-    assert "1 pruned trial" in printed and "after epoch 1 at val/wer 0.8" in printed
-    assert "1 failed or unfinished run" in printed
+    assert "1 pruned trial" in printed and "after 2 epochs at val/loss 0.8" in printed
+    assert "1 failed or unfinished run" in printed and "optuna_trial" not in printed
     markdown = (tmp_path / "compare" / "runs.md").read_text()
     pruned, failed_runs = markdown.split("## Pruned trials")[1].split(
         "## Failed or unfinished runs"
     )
-    assert "`1`" in pruned and "`2`" not in pruned and "loss is NaN" in failed_runs
+    assert "- `1` (`encoder=gru optimizer.lr=1e-05`): pruned after 2 epochs" in pruned
+    assert "`2`" not in pruned and "loss is NaN" in failed_runs

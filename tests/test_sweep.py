@@ -142,6 +142,7 @@ def test_a_clearly_worse_trial_is_pruned_at_the_configured_epoch(
     trial = optuna.load_study(study_name="pruned", storage=storage).trials[1]
     assert trial.state == TrialState.PRUNED and sorted(trial.intermediate_values) == [0, 1]
     (folder,) = (p for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert folder.name == "1_encoder.dropout=0.0"  # named by what it tried, not by its study
     pruned = json.loads((folder / "pruned.json").read_text())
     assert pruned["epoch"] == 1 and pruned["value"] == pytest.approx(trial.intermediate_values[1])
     assert pruned["monitor"] == "val/loss" and pruned["value"] > 1.0  # a WER would be below

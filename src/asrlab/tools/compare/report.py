@@ -100,9 +100,23 @@ def error_summary(error: str | None) -> str:
 
 
 def pruned_summary(pruned: Mapping[str, Any]) -> str:
-    """`after epoch 1 at val/wer 0.9231` from a pruned.json."""
+    """`after 2 epochs at val/loss 0.9231` from a pruned.json (whose `epoch` counts from 0)."""
     monitor = pruned.get("monitor", "val/wer")
-    return f"after epoch {pruned.get('epoch')} at {monitor} {pruned.get('value')}"
+    epoch = pruned.get("epoch")
+    trained = f"{epoch + 1} epochs" if isinstance(epoch, int) else f"epoch {epoch}"
+    return f"after {trained} at {monitor} {pruned.get('value')}"
+
+
+def _listed(run: FailedRun) -> str:
+    """` (`overrides`)` of a run listed apart, or nothing."""
+    shown = tried(run.overrides)
+    return f" (`{shown}`)" if shown else ""
+
+
+def tried(overrides: Sequence[str]) -> str:
+    """A trial's overrides without the `optuna_trial.*` ones, which name its study, not what
+    it tried."""
+    return " ".join(o for o in overrides if not o.lstrip("+~").startswith("optuna_trial."))
 
 
 def pareto_cell(run: Run, fronts: Sequence[Front]) -> str:
@@ -162,7 +176,7 @@ def _unranked_table(runs: Sequence[FailedRun], noun: str, column: str, why: list
     for title in ("run", "overrides", column):
         listing.add_column(title)
     for run, reason in zip(runs, why, strict=True):
-        listing.add_row(run.name, " ".join(run.overrides), reason)
+        listing.add_row(run.name, tried(run.overrides), reason)
     return listing
 
 
@@ -265,11 +279,9 @@ def write_markdown(
     if pruned:
         lines += ["", "## Pruned trials", ""]
         for run in pruned:
-            overrides = f" (`{' '.join(run.overrides)}`)" if run.overrides else ""
-            lines.append(f"- `{run.name}`{overrides}: pruned {pruned_summary(run.pruned)}")
+            lines.append(f"- `{run.name}`{_listed(run)}: pruned {pruned_summary(run.pruned)}")
     if failed:
         lines += ["", "## Failed or unfinished runs", ""]
         for run in failed:
-            overrides = f" (`{' '.join(run.overrides)}`)" if run.overrides else ""
-            lines.append(f"- `{run.name}`{overrides}: {error_summary(run.error)}")
+            lines.append(f"- `{run.name}`{_listed(run)}: {error_summary(run.error)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -93,4 +93,4 @@ class OptunaPruning(pl.Callback):
             record: dict[str, Any] = {"epoch": epoch, "monitor": self.monitor, "value": value}
             record["train_seconds"] = train_seconds(trainer)
             (self.run_dir / PRUNED_FILE).write_text(json.dumps(record, indent=2) + "\n")
-        raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.monitor} {value}")
+        raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs: {self.monitor} {value}")
