@@ -43,11 +43,14 @@ def test_loads_ranks_and_finds_the_varied_keys(sweep: Path) -> None:
     assert failed[0].overrides == ["encoder=gru", "optimizer.lr=0.1"]
 
 
-def test_the_logger_is_not_a_varied_setting(tmp_path: Path) -> None:
+def test_the_logger_and_the_optuna_trial_are_not_varied_settings(tmp_path: Path) -> None:
     root = write_sweep(tmp_path)
-    config = root / "0_gru" / ".hydra" / "config.yaml"
-    tree = json.loads(config.read_text())  # helpers.config_yaml writes JSON
-    config.write_text(json.dumps({**tree, "logger": {"csv": {"name": "csv"}}}))
+    for number, trial in enumerate(("0_gru", "1_lstm")):
+        config = root / trial / ".hydra" / "config.yaml"
+        tree = json.loads(config.read_text())  # helpers.config_yaml writes JSON
+        trial_config = {"optuna_trial": {"number": number, "storage": "sqlite:///optuna.db"}}
+        extra = {"logger": {"csv": {"name": "csv"}}} if number == 0 else trial_config
+        config.write_text(json.dumps({**tree, **extra}))
     runs, _ = load_runs([root], val_curves=False)
     assert varied_keys(runs) == VARIED
 

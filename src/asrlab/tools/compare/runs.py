@@ -24,8 +24,9 @@ ERROR_FILES = ("error.json", "error.txt")
 PRUNED = "pruned.json"
 # A multirun trial's folder: its job number, then its overrides.
 _TRIAL = re.compile(r"^(\d+)_.*")
-# Config sections that say where a run wrote (and logged), not what it tried.
-IGNORED_SECTIONS = frozenset({"hydra", "paths", "logger"})
+# Config sections that say where a run wrote (and logged), and the Optuna trial it reported
+# to, not what it tried.
+IGNORED_SECTIONS = frozenset({"hydra", "paths", "logger", "optuna_trial"})
 # asrlab-decode writes val_wer (or test_wer) for the split it decoded.
 METRIC_CHOICES = ("test_wer", "best_val_wer", "val_wer")
 # Only scalars are needed: keep one of everything else instead of loading it all.
