@@ -66,6 +66,9 @@ SKIPPED = {
     "data.source.test_speakers=[theo] data.source.val_speakers=[nicolas] features.n_features=64 "
     "hydra.run.dir=scratch": FSDD,
     ".venv/bin/asrlab-compare finetuned scratch": "compares the two FSDD runs above, which " + FSDD,
+    ".venv/bin/python bench/fsdd_speakers.py --out bench/results/fsdd_finetuned -- "
+    "init_from=pretrained_crnn/checkpoints/last.ckpt 'init.modules=[encoder]' "
+    "'freeze.modules=[encoder]' freeze.epochs=2": FSDD,
     ".venv/bin/asrlab-train trainer=ddp trainer.devices=4": (
         "4 processes: trainer=ddp's 2 run, and a CI machine has 2 cores"
     ),
