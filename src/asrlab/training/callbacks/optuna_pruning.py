@@ -1,6 +1,7 @@
-"""Reports a validation metric (val/wer unless `hydra.sweeper.pruning_metric` names another)
+"""Reports the validation metric `hydra.sweeper.pruning_metric` names (val/loss by default)
 after each validation to the run's Optuna trial and stops the run when the study's pruner says
-so (the Optuna sweeper passes the trial as `optuna_trial` in a trial's config)."""
+so (the Optuna sweeper passes the trial, and that metric, as `optuna_trial` in a trial's
+config)."""
 
 import json
 import logging
@@ -75,14 +76,14 @@ class OptunaPruning(pl.Callback):
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
+        if self.monitor not in trainer.callback_metrics:  # on every rank, so none waits
+            logged = sorted(k for k in trainer.callback_metrics if k.startswith("val/"))
+            raise MetricNotLogged(
+                f"hydra.sweeper.pruning_metric={self.monitor}: this run's validation logs "
+                f"{', '.join(logged) or 'no val/ metric'}"
+            )
         prune, value = False, None
         if self._trial is not None:
-            if self.monitor not in trainer.callback_metrics:
-                logged = sorted(k for k in trainer.callback_metrics if k.startswith("val/"))
-                raise MetricNotLogged(
-                    f"hydra.sweeper.pruning_metric={self.monitor}: this run's validation logs "
-                    f"{', '.join(logged) or 'no val/ metric'}"
-                )
             value = float(trainer.callback_metrics[self.monitor])
             self._trial.report(value, step=trainer.current_epoch)
             prune = self._trial.should_prune()
