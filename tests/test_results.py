@@ -10,7 +10,7 @@ import pytest
 
 from asrlab.cli.results import main
 from asrlab.cli.smoke import SMOKE_ENV
-from asrlab.tools.compare.replicates import config_hash, group_replicates
+from asrlab.tools.compare.replicates import config_hash, group_replicates, shown_overrides
 from asrlab.tools.compare.runs import load_runs, read_config
 from asrlab.tools.compare.significance import MIXED_TEST_SETS, NOT_RECORDED, pooled
 from asrlab.training.utterances import UtteranceCounts
@@ -264,3 +264,9 @@ def test_seeds_pool_into_one_system_of_one_test_set() -> None:
     other = UtteranceCounts.of(ids, ["a b", "d"], [[2, 1], [2, 1], [1, 0], [3, 1]])
     assert pooled([one, other]) == MIXED_TEST_SETS
     assert pooled([one, None]) == NOT_RECORDED
+
+
+def test_a_sweep_trials_study_overrides_are_not_settings_it_tried() -> None:
+    overrides = ["encoder.dropout=0.1", "seed=2", "++optuna_trial.number=3"]
+    overrides.append("++optuna_trial.pruner={name:'median',n_startup_trials:5}")
+    assert shown_overrides(overrides) == ["encoder.dropout=0.1"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asrlab.tools.compare.runs import FailedRun, Run, read_choices
+from asrlab.tools.compare.runs import FailedRun, Run, names_the_trial, read_choices
 from asrlab.training.run_info import read_run_info
 
 # Config keys that vary between replicates (paths and hydra are already left out by read_config):
@@ -80,12 +80,15 @@ def describe_test_set(run: Run | FailedRun) -> str:
 
 def shown_overrides(overrides: Sequence[str]) -> list[str]:
     """The overrides that set what a run tried: not the seed or the fold, the experiment (a
-    column of its own), Hydra's settings, or paths (which say where, not what)."""
+    column of its own), Hydra's settings, paths (which say where, not what), or a sweep trial's
+    `optuna_trial.*`."""
     varied = ("seed=", *(f"{key}=" for key in FOLD_KEYS), "experiment=", "hydra")
     return [
         override
         for override in overrides
-        if not override.lstrip("+~").startswith(varied) and "/" not in override.partition("=")[2]
+        if not override.lstrip("+~").startswith(varied)
+        and "/" not in override.partition("=")[2]
+        and not names_the_trial(override)
     ]
 
 

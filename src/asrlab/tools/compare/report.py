@@ -13,7 +13,7 @@ from rich.table import Table
 
 from asrlab.text.markdown import markdown_table
 from asrlab.tools.compare.pareto import COSTS, Front
-from asrlab.tools.compare.runs import FailedRun, Run
+from asrlab.tools.compare.runs import FailedRun, Run, names_the_trial
 from asrlab.tools.compare.significance import COLUMNS as VERSUS_COLUMNS
 from asrlab.tools.compare.significance import RESAMPLES, PairedDifference, Versus, cells
 
@@ -116,7 +116,7 @@ def _listed(run: FailedRun) -> str:
 def tried(overrides: Sequence[str]) -> str:
     """A trial's overrides without the `optuna_trial.*` ones, which name its study, not what
     it tried."""
-    return " ".join(o for o in overrides if not o.lstrip("+~").startswith("optuna_trial."))
+    return " ".join(o for o in overrides if not names_the_trial(o))
 
 
 def pareto_cell(run: Run, fronts: Sequence[Front]) -> str:

@@ -24,9 +24,11 @@ ERROR_FILES = ("error.json", "error.txt")
 PRUNED = "pruned.json"
 # A multirun trial's folder: its job number, then its overrides.
 _TRIAL = re.compile(r"^(\d+)_.*")
+# The section the Optuna sweeper adds to a trial's config: its study and trial number.
+TRIAL_SECTION = "optuna_trial"
 # Config sections that say where a run wrote (and logged), and the Optuna trial it reported
 # to, not what it tried.
-IGNORED_SECTIONS = frozenset({"hydra", "paths", "logger", "optuna_trial"})
+IGNORED_SECTIONS = frozenset({"hydra", "paths", "logger", TRIAL_SECTION})
 # asrlab-decode writes val_wer (or test_wer) for the split it decoded.
 METRIC_CHOICES = ("test_wer", "best_val_wer", "val_wer")
 # Only scalars are needed: keep one of everything else instead of loading it all.
@@ -234,6 +236,12 @@ def load_runs(paths: Iterable[Path], val_curves: bool = True) -> tuple[list[Run]
         curve = read_val_wer(run_dir) if val_curves else []
         runs.append(Run(run_dir, name, config, overrides, metrics, curve))
     return runs, failed
+
+
+def names_the_trial(override: str) -> bool:
+    """Whether a command-line override is one of the sweeper's `optuna_trial.*` (a trial's
+    study and number), not a setting the run tried."""
+    return override.lstrip("+~").startswith(f"{TRIAL_SECTION}.")
 
 
 def varied_keys(runs: Sequence[Run]) -> list[str]:
