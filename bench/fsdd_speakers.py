@@ -24,20 +24,23 @@ SPEAKERS = ["theo", "nicolas", "george", "jackson", "lucas"]  # each validated o
 MEAN_TARGET, FOLD_TARGET = 0.12, 0.25
 
 
+def fold_overrides(test: str, val: str, fsdd: Path) -> list[str]:
+    """experiment=fsdd_si testing speaker `test`, validating on `val`."""
+    return [
+        "experiment=fsdd_si",
+        f"data.source.sources.fsdd.root={fsdd}",
+        f"data.source.sources.fsdd.test_speakers=[{test}]",
+        f"data.source.sources.fsdd.val_speakers=[{val}]",
+    ]
+
+
 def run(test: str, val: str, fsdd: Path, overrides: list[str], run_dir: Path) -> dict[str, Any]:
     """Trains the fold testing `test` into `run_dir` unless it finished there; its metrics."""
     metrics = run_dir / "metrics.json"
     if not metrics.is_file():
         train = Path(sys.executable).parent / "asrlab-train"
-        command = [
-            str(train),
-            "experiment=fsdd_si",
-            f"data.source.sources.fsdd.root={fsdd}",
-            f"data.source.sources.fsdd.test_speakers=[{test}]",
-            f"data.source.sources.fsdd.val_speakers=[{val}]",
-            f"hydra.run.dir={run_dir}",
-            *overrides,
-        ]
+        fold = fold_overrides(test, val, fsdd)
+        command = [str(train), *fold, f"hydra.run.dir={run_dir}", *overrides]
         subprocess.run(command, check=True, cwd=REPO)
     return json.loads(metrics.read_text())
 

@@ -33,7 +33,7 @@ from typing import Any
 from asrlab.cli.smoke import SMOKE_ENV, SYNTH_DIGITS, smoke_enabled
 from asrlab.text.markdown import markdown_table
 from common import REPO, RESULTS, write_result
-from fsdd_speakers import FSDD, SPEAKERS
+from fsdd_speakers import FSDD, SPEAKERS, fold_overrides
 
 HEADS = ["ctc", "rnnt", "aed", "ctc_aed"]
 ENCODERS = ["gru", "conformer"]
@@ -47,15 +47,6 @@ KEPT = ("test_wer", "test_cer", "num_params", "train_seconds", "epochs")
 KEPT += ("decode_rtf", "decode_rtf_encoder", "decode_rtf_search")
 # --smoke: fsdd_si's synthetic voices at the size asrlab.cli.smoke gives synth_digits.
 SMOKE_MIX = [o.replace("data.source.", "data.source.sources.synth_digits.") for o in SYNTH_DIGITS]
-
-
-def fold_overrides(test: str, val: str, fsdd: Path) -> list[str]:
-    return [
-        "experiment=fsdd_si",
-        f"data.source.sources.fsdd.root={fsdd}",
-        f"data.source.sources.fsdd.test_speakers=[{test}]",
-        f"data.source.sources.fsdd.val_speakers=[{val}]",
-    ]
 
 
 def tasks(names: list[str], speakers: list[str], folds: int, fsdd: Path) -> dict[str, list[str]]:
@@ -88,15 +79,20 @@ def configs(
     return {BASELINE: [], **grid} if task.startswith("fsdd_") else grid
 
 
+def init_from(overrides: list[str]) -> Path | None:
+    """The checkpoint a run's `init_from` override starts it from, if it has one."""
+    starts = [o.partition("=")[2] for o in overrides if o.startswith("init_from=")]
+    return Path(starts[-1]) if starts else None
+
+
 def train(folder: Path, overrides: list[str], smoke: bool) -> None:
     """One run, unless its metrics.json exists; a failed run, or one whose `init_from` run has
     not finished, is reported and left for later."""
     if (folder / "metrics.json").is_file():
         return
-    for start in (o.partition("=")[2] for o in overrides if o.startswith("init_from=")):
-        if not Path(start).is_file():
-            print(f"heads: {folder} waits for {start}; rerun to retry", file=sys.stderr)
-            return
+    if (start := init_from(overrides)) is not None and not start.is_file():
+        print(f"heads: {folder} waits for {start}; rerun to retry", file=sys.stderr)
+        return
     command = [str(Path(sys.executable).parent / "asrlab-train"), *overrides]
     command.append(f"hydra.run.dir={folder}")
     print("heads:", " ".join(command[1:]), file=sys.stderr)
@@ -114,8 +110,8 @@ def summarize(folder: Path, overrides: list[str]) -> dict[str, Any] | None:
     metrics = json.loads(path.read_text())
     row = {key: metrics.get(key) for key in KEPT}
     row["init_seconds"] = 0.0
-    for start in (o.partition("=")[2] for o in overrides if o.startswith("init_from=")):
-        run = Path(start).parent.parent
+    if (start := init_from(overrides)) is not None:
+        run = start.parent.parent  # RUN/checkpoints/last.ckpt
         row["init_seconds"] = json.loads((run / "metrics.json").read_text())["train_seconds"]
     seconds, epochs = row["train_seconds"], row["epochs"]
     row["train_seconds_per_epoch"] = seconds / epochs if seconds is not None and epochs else None
