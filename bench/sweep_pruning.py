@@ -4,9 +4,8 @@ successive_halving, pruning on val/loss: the sweeps' own defaults), for two samp
 trials' training seconds summed (each trial's own, from its metrics.json or pruned.json: a
 trial is not charged for the partner it ran beside, nor for preparing data), the sweep's
 wall-clock seconds, the epochs trained (which the machine's load does not change), and the
-best val WER of each. The target:
-pruned reaches a best val WER within 10% (relative) of the unpruned one in at most half the
-training seconds.
+best val WER of each. The target: pruned reaches a best val WER within 10% (relative) of the
+unpruned one in at most half the training seconds.
 
 Each sweep goes to bench/results/sweep_pruning/seedS/PRUNER (its study: optuna.db there); the
 result to bench/results/sweep_pruning.json. A sweep folder without optimization_results.yaml

@@ -71,7 +71,7 @@ def _train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("optuna_trial"):  # a sweep trial whose study prunes
         trial = cfg.optuna_trial
         pruner = OmegaConf.to_container(trial.pruner)
-        monitor = trial.get("monitor", "val/wer")
+        monitor = trial.get("monitor", "val/wer")  # trials of sweeps before pruning_metric
         pruning = OptunaPruning(
             trial.storage, trial.study_name, trial.number, pruner, run_dir, monitor
         )

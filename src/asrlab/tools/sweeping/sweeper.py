@@ -32,8 +32,13 @@ RESULTS = "optimization_results.yaml"
 DEFAULT_DB = "optuna.db"
 DIRECTIONS = ("minimize", "maximize")
 # Swept, these change what a validation loss measures, so that losses of trials do not compare.
-LOSS_SCALE_KEYS = ("head", "tokenizer", "tokenizer.vocab_size", "head.ctc_weight")
-LOSS_SCALE_KEYS += ("head.label_smoothing",)
+LOSS_SCALE_KEYS = (
+    "head",
+    "tokenizer",
+    "tokenizer.vocab_size",
+    "head.ctc_weight",
+    "head.label_smoothing",
+)
 
 
 class TooManyFailures(CompactHydraException):

@@ -45,7 +45,7 @@ class OptunaPruning(pl.Callback):
         number: int,
         pruner: dict[str, Any],
         run_dir: Path,
-        monitor: str = "val/wer",
+        monitor: str,
     ) -> None:
         self.storage, self.study_name, self.number = storage, study_name, number
         settings = {k: v for k, v in pruner.items() if k != "name"}
