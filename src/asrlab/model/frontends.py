@@ -10,11 +10,14 @@ has input. Normalisation statistics use valid frames only, and padded output fra
 
 Before framing, in training only, `dither` adds white noise of that standard deviation to the
 valid samples; then `preemph` (0: off) filters them with y[n] = x[n] - preemph * x[n - 1].
+`LogMel`'s `top_db` floors each utterance's log mels that many decibels below its own peak, so
+that a recording's level and noise floor do not decide which bins sit at the fixed `LOG_FLOOR`.
 """
 
 import contextlib
 import functools
 import logging
+import math
 import warnings
 from collections.abc import Iterator
 
@@ -39,6 +42,13 @@ def ms_to_samples(sample_rate: int, ms: float) -> int:
 
 def floored_log(x: Tensor) -> Tensor:
     return torch.log(x + LOG_FLOOR)
+
+
+def floor_below_peak(values: Tensor, mask: Tensor, depth: float) -> Tensor:
+    """(B, T, F) log values, (B, T, 1) bool mask of valid frames -> (B, T, F): each utterance's
+    values raised to at least its valid frames' maximum minus `depth`."""
+    peak = values.masked_fill(~mask, -math.inf).amax(dim=(1, 2), keepdim=True)
+    return torch.maximum(values, peak - depth)
 
 
 def frame_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -236,9 +246,12 @@ class LogMel(Frontend):
         center: bool = False,
         dither: float = 0.0,
         preemph: float = 0.0,
+        top_db: float | None = None,
     ):
         win_length = ms_to_samples(sample_rate, win_ms)
         hop_length = ms_to_samples(sample_rate, hop_ms)
+        if top_db is not None and top_db <= 0:
+            raise ValueError(f"top_db must be > 0 or null, got {top_db}")
         if n_fft is not None and n_fft < win_length:
             raise ValueError(f"n_fft ({n_fft}) is shorter than the window ({win_length} samples)")
         frame_length = n_fft or win_length
@@ -248,9 +261,15 @@ class LogMel(Frontend):
         self.mel = mel_spectrogram(
             sample_rate, n_features, win_length, hop_length, f_min, f_max, n_fft
         )
+        self.top_db = top_db
 
     def spectra(self, wave: Tensor) -> Tensor:
         return log_mels(self.mel, wave)
+
+    def per_utterance(self, feats: Tensor, mask: Tensor) -> Tensor:
+        if self.top_db is None:
+            return feats
+        return floor_below_peak(feats, mask, self.top_db * math.log(10.0) / 10.0)
 
 
 class MFCC(Frontend):

@@ -19,7 +19,13 @@ import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import Tensor
 
-from asrlab.model.frontends import Frontend, _warn_empty_filters, ms_to_samples, spectrogram
+from asrlab.model.frontends import (
+    Frontend,
+    _warn_empty_filters,
+    floor_below_peak,
+    ms_to_samples,
+    spectrogram,
+)
 
 # librosa's Slaney mel scale: linear below 1 kHz at 200/3 Hz per mel, logarithmic above.
 _HZ_PER_MEL = 200.0 / 3
@@ -70,10 +76,7 @@ def power_to_db(
         db = db - 10.0 * torch.log10(valid.amax(dim=(1, 2), keepdim=True).clamp(min=amin))
     else:
         db = db - 10.0 * math.log10(max(amin, abs(ref)))
-    if top_db is not None:
-        peak = db.masked_fill(~mask, -math.inf).amax(dim=(1, 2), keepdim=True)
-        db = torch.maximum(db, peak - top_db)
-    return db
+    return db if top_db is None else floor_below_peak(db, mask, top_db)
 
 
 class LibrosaMels(Frontend):

@@ -196,3 +196,41 @@ def test_preemphasis_filters_and_dither_acts_in_training_only():
 def test_n_fft_shorter_than_the_window_rejected():
     with pytest.raises(ValueError, match="n_fft"):
         LogMel(n_fft=256)
+
+
+def test_top_db_keeps_padding_invariance():
+    frontend = LogMel(top_db=35.0).eval()
+    utterances = [make_wave(6000, 0), make_wave(9001, 1), make_wave(250, 2)]
+    batch_feats, batch_lengths = frontend(*pad_batch(utterances, 9500))
+    for i, wave in enumerate(utterances):
+        feats, lengths = frontend(wave[None], torch.tensor([len(wave)]))
+        torch.testing.assert_close(batch_feats[i, : lengths[0]], feats[0], atol=1e-5, rtol=1e-5)
+
+
+def test_top_db_floors_below_each_utterances_peak():
+    quiet_then_loud = torch.cat([1e-4 * make_wave(4000, 0), make_wave(4000, 1)])
+    waves, lengths = pad_batch([quiet_then_loud, 0.3 * make_wave(3000, 2)], 8000)
+    feats, out_lengths = LogMel(normalize="none", top_db=20.0)(waves, lengths)
+    depth = 20.0 * math.log(10.0) / 10.0
+    for row, n in zip(feats, out_lengths.tolist(), strict=True):
+        valid = row[:n]
+        assert valid.min() == pytest.approx(valid.max().item() - depth, abs=1e-5)
+    plain, _ = LogMel(normalize="none")(waves, lengths)
+    assert plain[0, : out_lengths[0]].min() < feats[0, : out_lengths[0]].min() - 1.0
+
+
+def test_top_db_makes_the_features_independent_of_the_recording_level():
+    # A clip with near-silent stretches: 26 dB quieter, the fixed floor swallows them unless the
+    # floor follows the utterance's peak.
+    wave = torch.cat([1e-3 * make_wave(3000, 0), make_wave(4000, 1), 1e-3 * make_wave(3000, 2)])
+    lengths = torch.tensor([len(wave)])
+    for top_db, same in ((30.0, True), (None, False)):
+        frontend = LogMel(top_db=top_db).eval()
+        loud, _ = frontend(wave[None], lengths)
+        quiet, _ = frontend(0.05 * wave[None], lengths)
+        assert torch.allclose(loud, quiet, atol=1e-3) is same
+
+
+def test_top_db_must_be_positive():
+    with pytest.raises(ValueError, match="top_db"):
+        LogMel(top_db=0.0)
