@@ -72,6 +72,8 @@ SKIPPED = {
     ".venv/bin/python bench/fsdd_speakers.py --out bench/results/fsdd_finetuned_hard -- "
     "init_from=pretrained_hard/checkpoints/last.ckpt 'init.modules=[encoder]' "
     "'freeze.modules=[encoder]' freeze.epochs=2": FSDD,
+    ".venv/bin/python bench/fsdd_speakers.py --out bench/results/fsdd_librosa35 -- "
+    "features=librosa_logmel features.top_db=35": FSDD,
     ".venv/bin/asrlab-train trainer=ddp trainer.devices=4": (
         "4 processes: trainer=ddp's 2 run, and a CI machine has 2 cores"
     ),
