@@ -28,3 +28,15 @@ def test_fsdd_si_takes_any_head_and_encoder(encoder: str, head: str, tmp_path: P
     assert torch.isfinite(loss)
     with torch.no_grad():
         assert len(model.eval().transcribe(waves, lengths)) == 2
+
+
+@pytest.mark.parametrize("features", ["logmel", "mfcc", "librosa_logmel", "librosa_mfcc"])
+def test_fsdd_si_takes_the_mel_frontends_with_its_floor(features: str, tmp_path: Path) -> None:
+    cfg = compose_train(["experiment=fsdd_si", f"features={features}"], tmp_path)
+    model = build_model(cfg, build_tokenizer(cfg, lambda: TEXTS), lambda: TEXTS)
+    assert model.frontend.top_db == 35.0
+    waves = torch.zeros(1, cfg.data.sample_rate // 2)
+    waves[0, :1000] = 0.1 * torch.randn(1000)
+    feats, lengths = model.frontend(waves, torch.tensor([waves.shape[1]]))
+    assert feats.shape == (1, lengths[0], cfg.features.n_features)
+    assert torch.isfinite(feats).all()

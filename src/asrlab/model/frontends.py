@@ -10,7 +10,7 @@ has input. Normalisation statistics use valid frames only, and padded output fra
 
 Before framing, in training only, `dither` adds white noise of that standard deviation to the
 valid samples; then `preemph` (0: off) filters them with y[n] = x[n] - preemph * x[n - 1].
-`LogMel`'s `top_db` floors each utterance's log mels that many decibels below its own peak, so
+`top_db` (LogMel, MFCC) floors each utterance's log mels that many decibels below its own peak, so
 that a recording's level and noise floor do not decide which bins sit at the fixed `LOG_FLOOR`.
 """
 
@@ -49,6 +49,19 @@ def floor_below_peak(values: Tensor, mask: Tensor, depth: float) -> Tensor:
     values raised to at least its valid frames' maximum minus `depth`."""
     peak = values.masked_fill(~mask, -math.inf).amax(dim=(1, 2), keepdim=True)
     return torch.maximum(values, peak - depth)
+
+
+def floor_log_mels(feats: Tensor, mask: Tensor, top_db: float | None) -> Tensor:
+    """(B, T, F) natural-log powers, (B, T, 1) bool mask -> (B, T, F): floored `top_db` decibels
+    below each utterance's peak (None: as they are)."""
+    if top_db is None:
+        return feats
+    return floor_below_peak(feats, mask, top_db * math.log(10.0) / 10.0)
+
+
+def check_top_db(top_db: float | None) -> None:
+    if top_db is not None and top_db <= 0:
+        raise ValueError(f"top_db must be > 0 or null, got {top_db}")
 
 
 def frame_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -250,8 +263,7 @@ class LogMel(Frontend):
     ):
         win_length = ms_to_samples(sample_rate, win_ms)
         hop_length = ms_to_samples(sample_rate, hop_ms)
-        if top_db is not None and top_db <= 0:
-            raise ValueError(f"top_db must be > 0 or null, got {top_db}")
+        check_top_db(top_db)
         if n_fft is not None and n_fft < win_length:
             raise ValueError(f"n_fft ({n_fft}) is shorter than the window ({win_length} samples)")
         frame_length = n_fft or win_length
@@ -267,13 +279,12 @@ class LogMel(Frontend):
         return log_mels(self.mel, wave)
 
     def per_utterance(self, feats: Tensor, mask: Tensor) -> Tensor:
-        if self.top_db is None:
-            return feats
-        return floor_below_peak(feats, mask, self.top_db * math.log(10.0) / 10.0)
+        return floor_log_mels(feats, mask, self.top_db)
 
 
 class MFCC(Frontend):
-    """Mel-frequency cepstral coefficients (orthonormal DCT-II of log mels); F = n_features."""
+    """Mel-frequency cepstral coefficients (orthonormal DCT-II of log mels, floored as LogMel's
+    with `top_db`); F = n_features."""
 
     def __init__(
         self,
@@ -282,18 +293,26 @@ class MFCC(Frontend):
         n_mels: int = 80,
         win_ms: float = 25.0,
         hop_ms: float = 10.0,
+        f_min: float = 0.0,
+        f_max: float | None = None,
         normalize: str = "utterance",
+        top_db: float | None = None,
     ):
         if n_features > n_mels:
             raise ValueError(f"n_features ({n_features}) cannot exceed n_mels ({n_mels})")
+        check_top_db(top_db)
         win_length = ms_to_samples(sample_rate, win_ms)
         hop_length = ms_to_samples(sample_rate, hop_ms)
         super().__init__(sample_rate, n_features, win_length, hop_length, normalize)
-        self.mel = mel_spectrogram(sample_rate, n_mels, win_length, hop_length, 0.0, None)
+        self.mel = mel_spectrogram(sample_rate, n_mels, win_length, hop_length, f_min, f_max)
         self.register_buffer("dct", AF.create_dct(n_features, n_mels, norm="ortho").T)
+        self.top_db = top_db
 
     def spectra(self, wave: Tensor) -> Tensor:
-        return self.dct @ log_mels(self.mel, wave)
+        return log_mels(self.mel, wave)
+
+    def per_utterance(self, feats: Tensor, mask: Tensor) -> Tensor:
+        return floor_log_mels(feats, mask, self.top_db) @ self.dct.T
 
 
 class Spectrogram(Frontend):

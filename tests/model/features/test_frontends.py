@@ -234,3 +234,28 @@ def test_top_db_makes_the_features_independent_of_the_recording_level():
 def test_top_db_must_be_positive():
     with pytest.raises(ValueError, match="top_db"):
         LogMel(top_db=0.0)
+
+
+def test_mfcc_is_the_dct_of_logmels_floored_alike():
+    # The second utterance ends in silence, which the floor lifts.
+    silent_end = torch.cat([make_wave(3000, 1), torch.zeros(2000)])
+    waves, lengths = pad_batch([make_wave(6000, 0), silent_end], 6000)
+    knobs = {"n_mels": 40, "f_min": 50.0, "f_max": 3000.0, "normalize": "none", "top_db": 30.0}
+    mfcc, mfcc_lengths = MFCC(n_features=13, **knobs)(waves, lengths)
+    mels, _ = LogMel(n_features=knobs.pop("n_mels"), **knobs)(waves, lengths)
+    expected = mels @ MFCC(n_features=13, n_mels=40).dct.T
+    for i, n in enumerate(mfcc_lengths.tolist()):
+        torch.testing.assert_close(mfcc[i, :n], expected[i, :n], atol=1e-4, rtol=1e-4)
+    unfloored, _ = MFCC(n_features=13, n_mels=40, f_min=50.0, f_max=3000.0, normalize="none")(
+        waves, lengths
+    )
+    assert not torch.allclose(unfloored[1, : mfcc_lengths[1]], mfcc[1, : mfcc_lengths[1]])
+
+
+def test_mfcc_top_db_keeps_padding_invariance():
+    frontend = MFCC(top_db=35.0).eval()
+    utterances = [make_wave(6000, 0), make_wave(9001, 1), make_wave(250, 2)]
+    batch_feats, _ = frontend(*pad_batch(utterances, 9500))
+    for i, wave in enumerate(utterances):
+        feats, lengths = frontend(wave[None], torch.tensor([len(wave)]))
+        torch.testing.assert_close(batch_feats[i, : lengths[0]], feats[0], atol=1e-5, rtol=1e-5)
