@@ -166,8 +166,8 @@ def test_an_unloadable_checkpoint_is_named_once_on_one_line(
     assert message.startswith(f"asrlab-export: {bad}: ") and message.count(str(bad)) == 1
 
 
-def _untrained(encoder: str, tiny_synth: dict[str, Path], run_dir: Path) -> AcousticModel:
-    cfg = compose_train([*manifest_overrides(tiny_synth), f"encoder={encoder}"], run_dir)
+def _untrained(overrides: list[str], tiny_synth: dict[str, Path], run_dir: Path) -> AcousticModel:
+    cfg = compose_train([*manifest_overrides(tiny_synth), *overrides], run_dir)
     torch.manual_seed(0)
     return AcousticModel(build_model(cfg, build_tokenizer(cfg), texts=lambda: []))
 
@@ -180,7 +180,20 @@ def _untrained(encoder: str, tiny_synth: dict[str, Path], run_dir: Path) -> Acou
 def test_other_encoders_export(
     encoder: str, fmt: str, tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
-    model = _untrained(encoder, tiny_synth, tmp_path)
+    _check_export([f"encoder={encoder}"], fmt, tiny_synth, tmp_path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_features_normalized_over_all_features_export(
+    fmt: str, tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    _check_export(["features.normalize=all_features"], fmt, tiny_synth, tmp_path)
+
+
+def _check_export(
+    overrides: list[str], fmt: str, tiny_synth: dict[str, Path], tmp_path: Path
+) -> None:
+    model = _untrained(overrides, tiny_synth, tmp_path)
     path = tmp_path / FILES[fmt]
     SAVE[fmt](model, noise_batch(EXAMPLE_SECONDS, 16000), path)
     check = noise_batch(CHECK_SECONDS, 16000, seed=1)

@@ -6,7 +6,9 @@ T = max(1, (S - frame_length) // hop_samples + 1) frames (`output_frames`). With
 each utterance gets frame_length // 2 zeros at either end first (NeMo's and torch.stft's centred
 frames, constant padding), so frame t is centred on sample t * hop_samples. An utterance shorter
 than one frame still gets one frame, computed over its samples followed by zeros, so CTC always
-has input. Normalisation statistics use valid frames only, and padded output frames are zeros.
+has input. Normalisation statistics (`normalize`: per feature over time, `utterance`; over all
+features at once, `all_features`; or `none`) use valid frames only, and padded output frames are
+zeros.
 
 Before framing, in training only, `dither` adds white noise of that standard deviation to the
 valid samples; then `preemph` (0: off) filters them with y[n] = x[n] - preemph * x[n - 1].
@@ -32,7 +34,11 @@ log = logging.getLogger(__name__)
 
 LOG_FLOOR = 1e-6
 NORM_EPS = 1e-5
-NORMALIZATIONS = ("utterance", "none")
+# Per utterance, the dims of (B, T, F) that one mean and variance span: `utterance` normalises
+# each feature over time; `all_features` (NeMo's name) all of them at once, which keeps the
+# spectral shape within a frame.
+NORMALIZED_DIMS = {"utterance": (1,), "all_features": (1, 2)}
+NORMALIZATIONS = (*NORMALIZED_DIMS, "none")
 EMPTY_FILTERS = "At least one mel filterbank has all zero values"
 
 
@@ -69,14 +75,14 @@ def frame_mask(lengths: Tensor, max_len: int) -> Tensor:
     return torch.arange(max_len, device=lengths.device) < lengths[:, None]
 
 
-def utterance_normalize(feats: Tensor, mask: Tensor) -> Tensor:
-    """Per-utterance, per-feature mean/variance normalisation of (B, T, F) over valid frames.
+def standardize(feats: Tensor, mask: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """(B, T, F) minus its mean over the valid entries of `dims`, over their standard deviation.
 
     mask: (B, T, 1) float, 1 on valid frames. Returns (B, T, F), padded frames not yet zeroed.
     """
-    count = mask.sum(dim=1, keepdim=True)
-    mean = (feats * mask).sum(dim=1, keepdim=True) / count
-    var = ((feats - mean) ** 2 * mask).sum(dim=1, keepdim=True) / count
+    count = mask.expand_as(feats).sum(dim=dims, keepdim=True)
+    mean = (feats * mask).sum(dim=dims, keepdim=True) / count
+    var = ((feats - mean) ** 2 * mask).sum(dim=dims, keepdim=True) / count
     return (feats - mean) * torch.rsqrt(var + NORM_EPS)
 
 
@@ -150,8 +156,8 @@ class Frontend(nn.Module):
             lengths = self.output_frames(wave_lengths)
             mask = frame_mask(lengths, feats.shape[1]).unsqueeze(-1)
             feats = self.per_utterance(feats, mask)
-            if self.normalize == "utterance":
-                feats = utterance_normalize(feats, mask.float())
+            if self.normalize != "none":
+                feats = standardize(feats, mask.float(), NORMALIZED_DIMS[self.normalize])
             return feats.masked_fill(~mask, 0.0), lengths
 
 

@@ -70,7 +70,7 @@ def test_frame_count_formula(n_samples):
     assert feats.shape[1] == expected
 
 
-@pytest.mark.parametrize("normalize", ["utterance", "none"])
+@pytest.mark.parametrize("normalize", ["utterance", "all_features", "none"])
 @pytest.mark.parametrize("cls", FRONTENDS.values(), ids=list(FRONTENDS))
 def test_padding_invariance(cls, normalize):
     frontend = cls(normalize=normalize)
@@ -104,6 +104,36 @@ def test_utterance_normalization(frontend):
         zeros, ones = torch.zeros(frontend.n_features), torch.ones(frontend.n_features)
         torch.testing.assert_close(valid.mean(0), zeros, atol=1e-4, rtol=0)
         torch.testing.assert_close(valid.var(0, unbiased=False), ones, atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("cls", FRONTENDS.values(), ids=list(FRONTENDS))
+def test_all_features_normalization_is_one_affine_map_per_utterance(cls):
+    waves, lengths = pad_batch([make_wave(8000, 0), make_wave(4000, 1)], 8000)
+    feats, out_lengths = cls(normalize="all_features")(waves, lengths)
+    raw, _ = cls(normalize="none")(waves, lengths)
+    for i, n in enumerate(out_lengths.tolist()):
+        valid, plain = feats[i, :n], raw[i, :n]
+        assert valid.mean().item() == pytest.approx(0.0, abs=1e-4)
+        assert valid.var(unbiased=False).item() == pytest.approx(1.0, abs=1e-3)
+        # One scale and offset for every feature: the spectral shape of each frame is kept,
+        # which the per-feature `utterance` normalisation flattens.
+        expected = (plain - plain.mean()) / plain.std(unbiased=False)
+        torch.testing.assert_close(valid, expected, atol=1e-3, rtol=1e-3)
+    per_feature, _ = cls(normalize="utterance")(waves, lengths)
+    assert not torch.allclose(per_feature, feats, atol=1e-2)
+
+
+def test_all_features_normalization_removes_the_recording_level():
+    wave = make_wave(8000, 0)
+    lengths = torch.tensor([len(wave)])
+    frontend = LogMel(normalize="all_features").eval()
+    loud, _ = frontend(wave[None], lengths)
+    quiet, _ = frontend(0.1 * wave[None], lengths)
+    # Not exact: the fixed floor added to the mel powers is not scaled with them.
+    torch.testing.assert_close(loud, quiet, atol=0.02, rtol=0)
+    assert not torch.allclose(
+        *(LogMel(normalize="none")(w[None], lengths)[0] for w in (wave, 0.1 * wave))
+    )
 
 
 def test_short_utterance_gets_one_frame(frontend):
