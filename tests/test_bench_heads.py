@@ -50,6 +50,19 @@ def test_folds_rotate_the_test_speaker_and_validate_on_the_next() -> None:
     }
 
 
+def test_the_gru_heads_train_to_their_5_minute_budgets_on_synth_digits_only() -> None:
+    synth = heads.configs("synth_digits", heads.HEADS, ["gru"], [], Path("runs"))
+    assert synth["ctc_gru"] == ["head=ctc", "encoder=gru"]
+    assert (
+        synth["rnnt_gru"][2:]
+        == synth["ctc_aed_gru"][2:]
+        == ["callbacks.timer.duration=00:00:04:50"]
+    )
+    assert synth["aed_gru"][2:] == ["trainer.max_epochs=8"]
+    fsdd = heads.configs("fsdd_a", heads.HEADS, ["gru"], [], Path("runs"))
+    assert all(len(overrides) == 2 for c, overrides in fsdd.items() if c != "fsdd_si")
+
+
 def test_a_ctc_init_encoder_trains_its_ctc_run_first_and_starts_the_others_from_it() -> None:
     grid = heads.configs("t", ["aed", "ctc"], ["gru", "conformer"], ["conformer"], Path("runs"))
     assert list(grid) == ["aed_gru", "ctc_conformer", "aed_conformer_from_ctc", "ctc_gru"]
