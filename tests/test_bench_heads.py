@@ -58,7 +58,7 @@ def test_the_gru_heads_train_to_their_5_minute_budgets_on_synth_digits_only() ->
         == synth["ctc_aed_gru"][2:]
         == ["callbacks.timer.duration=00:00:04:50"]
     )
-    assert synth["aed_gru"][2:] == ["trainer.max_epochs=8"]
+    assert synth["aed_gru"][2:] == ["trainer.max_epochs=7"]
     fsdd = heads.configs("fsdd_a", heads.HEADS, ["gru"], [], Path("runs"))
     assert all(len(overrides) == 2 for c, overrides in fsdd.items() if c != "fsdd_si")
 
