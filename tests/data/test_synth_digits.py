@@ -1,5 +1,9 @@
 import json
 import re
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -173,3 +177,35 @@ def test_a_long_data_path_is_copied_to_a_short_one(
     assert (private_data / "phontab").read_bytes() == b"phonemes"
     assert private_library.read_bytes() == b"library"
     assert espeak._private_copies(library, data) == (private_library, private_data)
+
+
+def test_workers_starting_together_build_the_private_copy_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the lock every worker found the folder missing and rebuilt it, the clean-up of one
+    # deleting the copy another had just published and was loading ("cannot open shared object").
+    data = tmp_path / "espeak-ng-data"
+    data.mkdir()
+    library = tmp_path / "libespeak-ng.so"
+    library.write_bytes(b"library")
+    (tmp_path / "t").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "t"))
+    copies = []
+    copy = shutil.copy
+
+    def slow_copy(source: Path, target: Path) -> None:
+        copies.append(target)
+        time.sleep(0.2)  # every worker has checked for the folder by now
+        copy(source, target)
+
+    monkeypatch.setattr(shutil, "copy", slow_copy)
+    start = threading.Barrier(4)
+
+    def first_use() -> tuple[Path, Path]:
+        start.wait()
+        return espeak._private_copies(library, data)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: first_use(), range(4)))
+    assert len(copies) == 1
+    assert len(set(results)) == 1 and results[0][0].read_bytes() == b"library"

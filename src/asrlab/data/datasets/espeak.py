@@ -18,7 +18,7 @@ from pathlib import Path
 import espeakng_loader
 import numpy as np
 
-from asrlab.storage import digest, file_key, staged_folder
+from asrlab.storage import digest, file_key, locked, staged_folder
 
 SAMPLE_RATE = 22050
 """The native output rate of espeak-ng."""
@@ -65,7 +65,9 @@ def _private_copies(library: Path, data: Path) -> tuple[Path, Path]:
     """A private copy of the library, and a data folder whose path espeak-ng can hold.
 
     Both live in a folder of the temp directory named from the wheel's files, built once (into
-    a sibling, then renamed into place) and shared by later processes.
+    a sibling, then renamed into place) and shared by later processes. The check and the build
+    hold a lock: synthesis workers starting together would otherwise each find the folder
+    missing, and one's clean-up could delete the folder another had just published and loads.
     """
     key = digest(f"{file_key(library)}:{data}", 12)
     folder = Path(tempfile.gettempdir()) / f"asrlab-espeak-{key}"
@@ -76,12 +78,13 @@ def _private_copies(library: Path, data: Path) -> tuple[Path, Path]:
             f"{private_data}; point TMPDIR to a short folder"
         )
     private_library = folder / library.name
-    if not (private_library.is_file() and private_data.is_dir()):
-        shutil.rmtree(folder, ignore_errors=True)  # left incomplete by a temp-folder cleaner
-        with staged_folder(folder) as staging:
-            shutil.copy(library, staging / library.name)
-            if private_data != data:
-                shutil.copytree(data, staging / private_data.name)
+    with locked(folder.with_name(f"{folder.name}.lock")):
+        if not (private_library.is_file() and private_data.is_dir()):
+            shutil.rmtree(folder, ignore_errors=True)  # left incomplete by a temp-folder cleaner
+            with staged_folder(folder) as staging:
+                shutil.copy(library, staging / library.name)
+                if private_data != data:
+                    shutil.copytree(data, staging / private_data.name)
     return private_library, private_data
 
 
