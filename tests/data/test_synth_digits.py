@@ -12,7 +12,14 @@ import pytest
 from asrlab.data.audio import audio_info, read_audio
 from asrlab.data.datasets import espeak
 from asrlab.data.datasets import synth_digits as sd
-from asrlab.data.datasets.synth_digits import SPLITS, SynthDigits, split_voices
+from asrlab.data.datasets.accents import ACCENT_DIGITS
+from asrlab.data.datasets.synth_digits import (
+    DIGIT_WORDS,
+    SPLITS,
+    SynthDigits,
+    split_voices,
+    spoken_digits,
+)
 from asrlab.storage import staged_folder
 
 SIZES = {"num_train": 12, "num_val": 4, "num_test": 4}
@@ -209,3 +216,33 @@ def test_workers_starting_together_build_the_private_copy_once(
         results = list(pool.map(lambda _: first_use(), range(4)))
     assert len(copies) == 1
     assert len(set(results)) == 1 and results[0][0].read_bytes() == b"library"
+
+
+def test_an_accented_voice_reads_respellings_under_an_english_transcript(
+    tmp_path: Path,
+) -> None:
+    assert spoken_digits([3, 1], "de+m1") == "sri wann"
+    assert spoken_digits([3, 1], "en-us+m1") == "three one"
+    manifests = SynthDigits(str(tmp_path), workers=1, accents=["de", "el"], **SIZES).prepare()
+    for split, manifest in manifests.items():
+        voices = {row["voice"] for row in rows(manifest)}
+        assert voices <= set(split_voices(split, ["de", "el"]))
+        assert all(DIGITS.fullmatch(row["text"]) for row in rows(manifest))
+    train_bases = {v.split("+")[0] for v in split_voices("train", ["de", "el"])}
+    assert {"de", "el", "en-us"} <= train_bases
+
+
+def test_each_accent_says_its_respellings_by_its_own_rules() -> None:
+    engine = espeak.get_espeak()
+    engine.set_voice("de")
+    assert "(en)" in engine.phonemes("sex")  # what a respelling must not do
+    for language, words in ACCENT_DIGITS.items():
+        engine.set_voice(language)
+        phonemes = [engine.phonemes(word) for word in words]
+        assert all(p and "(" not in p for p in phonemes), (language, phonemes)
+        assert len(set(phonemes)) == len(DIGIT_WORDS), (language, phonemes)
+
+
+def test_an_unknown_accent_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"no respelt digits for accents \['xx'\].*de, el"):
+        SynthDigits(str(tmp_path), accents=["de", "xx"])

@@ -34,6 +34,7 @@ _RATE = 1
 _PITCH = 3
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
+_PHONEMES_IPA = 0x02  # espeak_TextToPhonemes' phonememode bit 1
 _EE_OK = 0
 
 _SynthCallback = ctypes.CFUNCTYPE(
@@ -118,6 +119,12 @@ class Espeak:
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         lib.espeak_ng_SetRandSeed.restype = None
+        lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_char_p),
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         lib.espeak_Synth.argtypes = [
             ctypes.c_char_p,
             ctypes.c_size_t,
@@ -176,6 +183,15 @@ class Espeak:
         if not 0 <= pitch <= 100:
             raise ValueError(f"pitch must be 0..100, got {pitch}")
         self._lib.espeak_SetParameter(_PITCH, pitch, 0)
+
+    def phonemes(self, text: str) -> str:
+        """The IPA phonemes the current voice says for `text` (one clause); a switch to another
+        language's rules shows as `(en)`."""
+        pointer = ctypes.c_char_p(text.encode())
+        phonemes = self._lib.espeak_TextToPhonemes(
+            ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_IPA
+        )
+        return phonemes.decode() if phonemes else ""
 
     def synthesize(self, text: str) -> np.ndarray:
         """Speak `text` with the current settings; returns float32 samples in [-1, 1]."""

@@ -13,6 +13,9 @@ every base voice (accent) appears in every split:
     val variants    m3 f2                       (16 voices)
     test variants   m6 f4                       (16 voices)
 
+`accents` adds foreign-accented base voices (asrlab.data.datasets.accents): another language's
+voice reading the digits respelt in its orthography, with the same variants per split.
+
 `split_voices(split)` lists the voices of a split.
 
 Generation is deterministic: every utterance draws from its own generator seeded with
@@ -42,6 +45,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torchaudio.transforms import Resample
 
 from asrlab.data.audio import write_audio
+from asrlab.data.datasets.accents import ACCENT_DIGITS, check_accents
 from asrlab.data.datasets.espeak import SAMPLE_RATE as ESPEAK_RATE
 from asrlab.data.datasets.espeak import get_espeak
 from asrlab.storage import content_key, staged_folder
@@ -73,9 +77,16 @@ _FORMAT_VERSION = 1  # bump when the generated audio changes for the same parame
 _PEAK = 0.9
 
 
-def split_voices(split: str) -> tuple[str, ...]:
-    """The espeak-ng voices (`base+variant`) of one split."""
-    return tuple(f"{base}+{variant}" for variant in SPLIT_VARIANTS[split] for base in BASE_VOICES)
+def split_voices(split: str, accents: Sequence[str] = ()) -> tuple[str, ...]:
+    """The espeak-ng voices (`base+variant`) of one split, English and then accented bases."""
+    bases = BASE_VOICES + tuple(accents)
+    return tuple(f"{base}+{variant}" for variant in SPLIT_VARIANTS[split] for base in bases)
+
+
+def spoken_digits(digits: Sequence[int], voice: str) -> str:
+    """What `voice` reads for `digits`: the English words, or its accent's respellings."""
+    words = ACCENT_DIGITS.get(voice.partition("+")[0], DIGIT_WORDS)
+    return " ".join(words[d] for d in digits)
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,7 @@ class _Settings:
     pitch_range: tuple[int, int]
     snr_db_range: tuple[float, float]
     silence_range: tuple[float, float]
+    accents: tuple[str, ...]
 
 
 _BlockResult = tuple[str, int, list[dict]]
@@ -132,9 +144,9 @@ def _synthesize(settings: _Settings, split: str, index: int) -> tuple[np.ndarray
     rng = np.random.default_rng([settings.seed, SPLITS.index(split), index])
     digits = rng.integers(0, 10, size=rng.integers(settings.min_digits, settings.max_digits + 1))
     text = " ".join(DIGIT_WORDS[d] for d in digits)
-    voices = split_voices(split)
+    voices = split_voices(split, settings.accents)
     voice = voices[rng.integers(len(voices))]
-    speech = speak(settings, text, voice, rng)
+    speech = speak(settings, spoken_digits(digits, voice), voice, rng)
 
     lead, trail = (rng.uniform(*settings.silence_range, size=2) * settings.sample_rate).astype(int)
     wave = np.concatenate([np.zeros(lead, np.float32), speech, np.zeros(trail, np.float32)])
@@ -201,6 +213,7 @@ class SynthDigits:
         pitch_range: Sequence[int] = (25, 75),
         snr_db_range: Sequence[float] = (25.0, 40.0),
         silence_range: Sequence[float] = (0.05, 0.35),
+        accents: Sequence[str] = (),
     ) -> None:
         if not 1 <= min_digits <= max_digits:
             raise ValueError(f"need 1 <= min_digits <= max_digits, got {min_digits}, {max_digits}")
@@ -218,6 +231,7 @@ class SynthDigits:
             pitch_range=_pair(pitch_range, "pitch_range"),
             snr_db_range=_pair(snr_db_range, "snr_db_range"),
             silence_range=_pair(silence_range, "silence_range"),
+            accents=check_accents(accents),
         )
 
     @property
