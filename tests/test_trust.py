@@ -132,7 +132,9 @@ def test_every_option_of_asrlab_s_config_groups_is_trusted() -> None:
     defaults = yaml.safe_load((CONF / "train.yaml").read_text())["defaults"]
     groups = [group for entry in defaults if isinstance(entry, dict) for group in entry]
     with initialize_config_module("asrlab.conf", version_base="1.3"):
-        for group in sorted(set(groups) - {"hydra"}):
+        nested = [d.relative_to(CONF).as_posix() for g in groups for d in (CONF / g).glob("*/")]
+        assert "callbacks/progress_bar" in nested
+        for group in sorted(set(groups + nested) - {"hydra"}):
             for option in sorted(p.stem for p in (CONF / group).glob("[!_]*.yaml")):
                 check_config(compose("train", [f"{group}={option}"]), f"{group}={option}")
         for name in ("eval", "decode", "transcribe", "doctor", "scan"):
