@@ -30,4 +30,3 @@ def check_accents(accents: Sequence[str]) -> tuple[str, ...]:
             f"no respelt digits for accents {unknown}; known: {', '.join(sorted(ACCENT_DIGITS))}"
         )
     return tuple(accents)
-
