@@ -210,11 +210,14 @@ def with_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_baseline_adds_paired_differences_and_marks_what_it_cannot_compare(
-    with_baseline: Path, tmp_path: Path
+    with_baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main([str(with_baseline), "--baseline", str(with_baseline / "base"), "--out", str(tmp_path)])
     markdown = (tmp_path / "runs.md").read_text()
     assert "the baseline `base`'s, in percentage points" in markdown
+    # the console says it too, and what the interval leaves out
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "the baseline `base`'s" in printed and "not training randomness" in printed
     table = {
         cells[1]: cells[-3:]
         for line in markdown.splitlines()

@@ -89,14 +89,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     shown = shown_keys(runs, keys)  # the tables' columns; runs.csv has every varied key
     ranked = rank(runs, args.metric)
     pareto = fronts(ranked, args.metric)
-    print_tables(ranked, failed, shown, args.metric, versus, pareto)
+    name = baseline.name if baseline else None
+    print_tables(ranked, failed, shown, args.metric, versus, pareto, name)
     if not runs:
         parser.exit(1, f"asrlab-compare: no finished runs (with metrics.json) under {names}\n")
 
     out_dir = args.out if args.out is not None else args.paths[0] / "compare"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "runs.csv", ranked, keys, versus, pareto)
-    name = baseline.name if baseline else None
     write_markdown(out_dir / "runs.md", ranked, failed, shown, args.metric, versus, name, pareto)
     written = ["runs.csv", "runs.md"]
     if args.plots:

@@ -31,7 +31,10 @@ CSV_VERSUS = ["wer_delta", "wer_delta_low", "wer_delta_high", "p_improve", "vers
 VERSUS_NOTE = (
     "Δ WER: the run's test WER minus the baseline `{baseline}`'s, in percentage points, with its "
     f"95% paired bootstrap interval over the test utterances ({RESAMPLES:,} resamples, seed 0); "
-    "P(better): the share of resamples in which the run's WER is the lower."
+    "P(better): the share of resamples in which the run's WER is the lower. The interval covers "
+    "the test utterances, not training randomness: one run against one run can differ by more "
+    "than it says when only the seed differs; compare seed replicates with "
+    "`asrlab-results --baseline`."
 )
 
 
@@ -187,12 +190,15 @@ def print_tables(
     metric: str,
     versus: Mapping[Path, Versus] | None = None,
     fronts: Sequence[Front] = (),
+    baseline: str | None = None,
 ) -> None:
     """The ranked runs (with the Pareto fronts they are on), then the pruned trials, then the
-    failed runs, on the console."""
+    failed runs, on the console; with `versus`, what the comparison with `baseline` means."""
     header, rows = table(ranked, keys, versus, fronts)
     numeric = {"#", *METRIC_COLUMNS.values(), *VERSUS_COLUMNS}
-    caption = pareto_note(fronts) if fronts else None
+    notes = [VERSUS_NOTE.format(baseline=baseline)] if versus is not None else []
+    notes += [pareto_note(fronts)] if fronts else []
+    caption = "\n".join(notes) or None
     ranked_table = Table(
         title=f"{count(ranked, 'run')} ranked by {metric}", caption=caption, caption_justify="left"
     )
