@@ -10,6 +10,7 @@ from torchmetrics.text import CharErrorRate, WordErrorRate
 from asrlab.model.metrics import UtteranceErrors
 from asrlab.training.bootstrap import (
     paired_differences,
+    replicate_differences,
     resample_counts,
     resample_indices,
     resampled_wers,
@@ -124,3 +125,50 @@ def test_paired_differences_reject_mismatched_shapes() -> None:
         paired_differences([[1, 2]], [1, 2], [3, 4], resample_indices(3, 10))
     with pytest.raises(ValueError, match="confidence"):
         paired_differences([[1, 2]], [1, 2], [3, 4], resample_indices(2, 10), confidence=95)
+
+
+def brute_force_replicates(
+    systems: list[np.ndarray], base: np.ndarray, words: np.ndarray, indices: np.ndarray, seed: int
+) -> np.ndarray:
+    """(R, K) resampled WER differences, one resample at a time: draw each system's seeds in
+    the order replicate_differences does (baseline first), average, take the utterances."""
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, len(m), size=(len(indices), len(m))) for m in [base, *systems]]
+    diffs = np.zeros((len(indices), len(systems)))
+    for r, row in enumerate(indices):
+        wers = [
+            m[d[r]].mean(axis=0)[row].sum() / words[row].sum()
+            for m, d in zip([base, *systems], draws, strict=True)
+        ]
+        diffs[r] = [w - wers[0] for w in wers[1:]]
+    return diffs
+
+
+def test_seed_replicates_resample_like_a_brute_force_resampler() -> None:
+    rng = np.random.default_rng(3)
+    words = rng.integers(1, 9, size=30)
+    base = rng.binomial(words, [[0.3], [0.2], [0.4]])  # three seeds
+    systems = [rng.binomial(words, [[0.1], [0.5]]), rng.binomial(words, [[0.25]])]
+    indices = resample_indices(len(words), 300, seed=5)
+    results = replicate_differences(systems, base, words, indices, seed=11)
+    diffs = brute_force_replicates(systems, base, words, indices, seed=11)
+    for k, paired in enumerate(results):
+        low, high = np.percentile(diffs[:, k], [2.5, 97.5])
+        assert (paired.low, paired.high) == pytest.approx((low, high), abs=1e-12)
+        assert paired.p_improve == (diffs[:, k] < -1e-12).mean()  # ties are no improvement
+        mean_wer = systems[k].sum(axis=1).mean() / words.sum()
+        assert paired.delta == pytest.approx(mean_wer - base.sum(axis=1).mean() / words.sum())
+
+
+def test_seeds_that_disagree_widen_the_interval_and_seeds_that_agree_do_not() -> None:
+    rng = np.random.default_rng(0)
+    words = rng.integers(1, 9, size=400)
+    base = rng.binomial(words, 0.3)
+    good, bad = rng.binomial(words, 0.15), rng.binomial(words, 0.45)  # mean 0.30: no lever
+    indices = resample_indices(len(words), 1000, seed=1)
+    (one,) = replicate_differences([np.stack([good, good])], base[None], words, indices)
+    (paired,) = paired_differences([good], base, words, indices)
+    assert (one.low, one.high) == pytest.approx((paired.low, paired.high))
+    (spread,) = replicate_differences([np.stack([good, bad])], base[None], words, indices)
+    assert spread.low < -0.12 and spread.high > 0.12  # either seed could have been the run
+    assert spread.high - spread.low > 3 * (paired.high - paired.low)

@@ -12,7 +12,7 @@ from asrlab.cli.results import main
 from asrlab.cli.smoke import SMOKE_ENV
 from asrlab.tools.compare.replicates import config_hash, group_replicates, shown_overrides
 from asrlab.tools.compare.runs import load_runs, read_config
-from asrlab.tools.compare.significance import MIXED_TEST_SETS, NOT_RECORDED, pooled
+from asrlab.tools.compare.significance import MIXED_TEST_SETS, NOT_RECORDED, seed_errors
 from asrlab.training.utterances import UtteranceCounts
 from helpers import GRU, LSTM, manifest_overrides, write_recordings, write_run
 
@@ -256,14 +256,14 @@ def test_baseline_row_and_each_row_against_it(tmp_path: Path) -> None:
     assert exit_info.value.code == 1
 
 
-def test_seeds_pool_into_one_system_of_one_test_set() -> None:
+def test_seeds_stack_into_one_system_of_one_test_set() -> None:
     ids, refs = ["t:1", "t:2"], ["a b", "c"]
     one = UtteranceCounts.of(ids, refs, [[1, 0], [2, 1], [1, 0], [3, 1]])
     two = UtteranceCounts.of(ids, refs, [[2, 1], [2, 1], [1, 0], [3, 1]])
-    assert pooled([one, two]).word_errors.tolist() == [1.5, 0.5]
+    assert seed_errors([one, two]).errors.tolist() == [[1, 0], [2, 1]]
     other = UtteranceCounts.of(ids, ["a b", "d"], [[2, 1], [2, 1], [1, 0], [3, 1]])
-    assert pooled([one, other]) == MIXED_TEST_SETS
-    assert pooled([one, None]) == NOT_RECORDED
+    assert seed_errors([one, other]) == MIXED_TEST_SETS
+    assert seed_errors([one, None]) == NOT_RECORDED
 
 
 def test_a_sweep_trials_study_overrides_are_not_settings_it_tried() -> None:

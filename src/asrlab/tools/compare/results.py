@@ -22,8 +22,8 @@ from asrlab.tools.compare.significance import (
     Versus,
     against_baseline,
     cells,
-    pooled,
     read_utterances,
+    seed_errors,
 )
 from asrlab.tools.compare.significance import COLUMNS as VERSUS_COLUMNS
 
@@ -42,11 +42,13 @@ HEADER = [
 ]
 
 VERSUS_NOTE = (
-    "Δ WER: the row's test WER minus the baseline row's (that of `{baseline}`), in percentage "
-    "points, each row's seeds pooled (each utterance's word errors averaged over them), with its "
-    f"95% paired bootstrap interval over the test utterances ({RESAMPLES:,} resamples, seed 0; "
-    "seed variation is in the ± column, not in the interval); P(better): the share of resamples "
-    "in which the row's WER is the lower."
+    "Δ WER: the row's mean test WER over its seeds minus the baseline row's (that of "
+    "`{baseline}`), in percentage points, with its 95% bootstrap interval "
+    f"({RESAMPLES:,} resamples, seed 0): each resample draws each row's seeds with replacement "
+    "and averages their per-utterance word errors, then draws the test utterances, the same for "
+    "every row (paired). The interval covers the spread between seeds as far as a row's seeds "
+    "show it: a row of one seed shows none. P(better): the share of resamples in which the "
+    "row's WER is the lower."
 )
 
 
@@ -150,9 +152,10 @@ def render(
 
 def replicates_versus_baseline(groups: Sequence[Replicates], baseline: Run) -> dict[str, Versus]:
     """Each row of seed replicates (by config hash) against the baseline run's row, each row's
-    seeds pooled (`pooled`); SignificanceError when the baseline row cannot be pooled."""
+    seeds resampled with the utterances (`against_baseline`); SignificanceError when the
+    baseline row cannot be compared."""
     (base_group,) = [group for group in groups if baseline in group.runs]
-    rows = {g.config_hash: pooled([read_utterances(r.path) for r in g.runs]) for g in groups}
+    rows = {g.config_hash: seed_errors([read_utterances(r.path) for r in g.runs]) for g in groups}
     base = rows.pop(base_group.config_hash)
     if isinstance(base, str):
         raise SignificanceError(

@@ -1,15 +1,16 @@
 """Runs against a baseline: test WER differences with paired bootstrap intervals over the test
-utterances both were scored on (asrlab.training.bootstrap), from their test_utterances.npz."""
+utterances both were scored on, and over the seeds of a row of replicates
+(asrlab.training.bootstrap), from their test_utterances.npz."""
 
-import dataclasses
 from collections.abc import Collection, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
 from asrlab.tools.compare.runs import CONFIG, METRICS, Run
-from asrlab.training.bootstrap import PairedDifference, paired_differences, resample_indices
+from asrlab.training.bootstrap import PairedDifference, replicate_differences, resample_indices
 from asrlab.training.utterances import TEST_UTTERANCES, UtteranceCounts
 
 # What a row shows instead of a difference.
@@ -38,40 +39,57 @@ def read_utterances(run_dir: Path) -> UtteranceCounts | None:
     return UtteranceCounts.load(path) if path.is_file() else None
 
 
-def pooled(utterances: Sequence[UtteranceCounts | None]) -> UtteranceCounts | str:
-    """Seed replicates as one system: each utterance's word errors averaged over the runs (whose
-    WER is then the mean of theirs); NOT_RECORDED or MIXED_TEST_SETS when they cannot be."""
+@dataclass(frozen=True)
+class SeedErrors:
+    """One system's per-utterance word errors, a row per seed: errors (S, N), words (N,), and
+    the test set's digest."""
+
+    errors: np.ndarray
+    words: np.ndarray
+    digest: str
+
+    @classmethod
+    def of(cls, utterances: UtteranceCounts) -> "SeedErrors":
+        """A single run's, as one seed."""
+        return cls(utterances.word_errors[None], utterances.words, utterances.digest)
+
+
+def seed_errors(utterances: Sequence[UtteranceCounts | None]) -> SeedErrors | str:
+    """Seed replicates as one system, a row of errors per run; NOT_RECORDED or MIXED_TEST_SETS
+    when they cannot be."""
     if not utterances or any(u is None for u in utterances):
         return NOT_RECORDED
     recorded = [u for u in utterances if u is not None]
     if len({u.digest for u in recorded}) > 1:
         return MIXED_TEST_SETS
-    errors = np.mean([u.word_errors for u in recorded], axis=0)
-    return dataclasses.replace(recorded[0], word_errors=errors)
+    errors = np.stack([u.word_errors for u in recorded])
+    return SeedErrors(errors, recorded[0].words, recorded[0].digest)
 
 
 def against_baseline(
-    baseline: UtteranceCounts,
-    systems: Mapping[K, UtteranceCounts | str | None],
+    baseline: UtteranceCounts | SeedErrors,
+    systems: Mapping[K, UtteranceCounts | SeedErrors | str | None],
     resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> dict[K, Versus]:
-    """Each system's paired difference to the baseline (one set of resamples for all); a marker
+    """Each system's paired difference to the baseline (one set of utterance resamples for all;
+    a system of several seeds has its seeds resampled too, `replicate_differences`); a marker
     for a system on another test set (OTHER_TEST_SET), without errors (NOT_RECORDED) or already
     marked (a str)."""
+    base = baseline if isinstance(baseline, SeedErrors) else SeedErrors.of(baseline)
     results: dict[K, Versus] = {}
-    same: dict[K, UtteranceCounts] = {}
+    same: dict[K, SeedErrors] = {}
     for key, system in systems.items():
         if system is None or isinstance(system, str):
             results[key] = system or NOT_RECORDED
-        elif system.digest != baseline.digest:
+        elif system.digest != base.digest:
             results[key] = OTHER_TEST_SET
         else:
-            same[key] = system
+            same[key] = system if isinstance(system, SeedErrors) else SeedErrors.of(system)
     if same:
-        indices = resample_indices(len(baseline), resamples, seed)
-        errors = [system.word_errors for system in same.values()]
-        differences = paired_differences(errors, baseline.word_errors, baseline.words, indices)
+        indices = resample_indices(len(base.words), resamples, seed)
+        errors = [system.errors for system in same.values()]
+        differences = replicate_differences(errors, base.errors, base.words, indices, seed=seed)
         results.update(zip(same, differences, strict=True))
     return results
 
