@@ -48,11 +48,6 @@ class SeedErrors:
     words: np.ndarray
     digest: str
 
-    @classmethod
-    def of(cls, utterances: UtteranceCounts) -> "SeedErrors":
-        """A single run's, as one seed."""
-        return cls(utterances.word_errors[None], utterances.words, utterances.digest)
-
 
 def seed_errors(utterances: Sequence[UtteranceCounts | None]) -> SeedErrors | str:
     """Seed replicates as one system, a row of errors per run; NOT_RECORDED or MIXED_TEST_SETS
@@ -67,29 +62,29 @@ def seed_errors(utterances: Sequence[UtteranceCounts | None]) -> SeedErrors | st
 
 
 def against_baseline(
-    baseline: UtteranceCounts | SeedErrors,
-    systems: Mapping[K, UtteranceCounts | SeedErrors | str | None],
+    baseline: SeedErrors,
+    systems: Mapping[K, SeedErrors | str],
     resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> dict[K, Versus]:
     """Each system's paired difference to the baseline (one set of utterance resamples for all;
     a system of several seeds has its seeds resampled too, `replicate_differences`); a marker
-    for a system on another test set (OTHER_TEST_SET), without errors (NOT_RECORDED) or already
-    marked (a str)."""
-    base = baseline if isinstance(baseline, SeedErrors) else SeedErrors.of(baseline)
+    for a system on another test set (OTHER_TEST_SET), or the marker `seed_errors` gave it."""
     results: dict[K, Versus] = {}
     same: dict[K, SeedErrors] = {}
     for key, system in systems.items():
-        if system is None or isinstance(system, str):
-            results[key] = system or NOT_RECORDED
-        elif system.digest != base.digest:
+        if isinstance(system, str):
+            results[key] = system
+        elif system.digest != baseline.digest:
             results[key] = OTHER_TEST_SET
         else:
-            same[key] = system if isinstance(system, SeedErrors) else SeedErrors.of(system)
+            same[key] = system
     if same:
-        indices = resample_indices(len(base.words), resamples, seed)
+        indices = resample_indices(len(baseline.words), resamples, seed)
         errors = [system.errors for system in same.values()]
-        differences = replicate_differences(errors, base.errors, base.words, indices, seed=seed)
+        differences = replicate_differences(
+            errors, baseline.errors, baseline.words, indices, seed=seed
+        )
         results.update(zip(same, differences, strict=True))
     return results
 
@@ -127,15 +122,15 @@ def named_runs(paths: Sequence[Path]) -> set[Path]:
     return {path.resolve() for path in paths if (path / CONFIG).is_file()}
 
 
-def baseline_utterances(baseline: Run) -> UtteranceCounts:
-    """The baseline's per-utterance errors; SignificanceError if it recorded none."""
-    utterances = read_utterances(baseline.path)
-    if utterances is None:
+def baseline_errors(baseline: Run) -> SeedErrors:
+    """The baseline's per-utterance errors, as one seed; SignificanceError if it recorded none."""
+    errors = seed_errors([read_utterances(baseline.path)])
+    if isinstance(errors, str):
         raise SignificanceError(
             f"the baseline {baseline.name} has no {TEST_UTTERANCES} (runs trained before asrlab "
             "recorded per-utterance test errors have none): choose a newer run as baseline"
         )
-    return utterances
+    return errors
 
 
 def versus_baseline(
@@ -144,8 +139,12 @@ def versus_baseline(
     """Each run (by folder) against the baseline, RESAMPLES paired resamples of seed 0;
     TestSetMismatch when a run whose folder is in
     `named` (given by itself, not found in a searched folder) was tested on another test set."""
-    base = baseline_utterances(baseline)
-    others = {run.path: read_utterances(run.path) for run in runs if run.path != baseline.path}
+    base = baseline_errors(baseline)
+    others = {
+        run.path: seed_errors([read_utterances(run.path)])
+        for run in runs
+        if run.path != baseline.path
+    }
     results = against_baseline(base, others)
     for run in runs:
         if run.path in named:
