@@ -124,7 +124,9 @@ def test_a_module_the_model_lacks_is_a_config_error(
     tiny_run: Path, tiny_synth: dict[str, Path], tmp_path: Path
 ) -> None:
     model = _fresh(_config(tiny_synth, tmp_path))
-    with pytest.raises(ValueError, match=r"init.modules: the model has no module encodr \(it has"):
+    with pytest.raises(
+        InitMismatchError, match=r"init.modules: the model has no module encodr \(it has"
+    ):
         init_from_checkpoint(model, model.tokenizer, _source(tiny_run), ["encodr"], True, tmp_path)
 
 

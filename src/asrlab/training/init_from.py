@@ -32,7 +32,8 @@ _SHOWN = 4
 
 
 class InitMismatchError(ValueError):
-    """`init.strict`: a named module is absent from the checkpoint, or its tensors differ."""
+    """A named module is absent from the model, or (`init.strict`) from the checkpoint, or its
+    tensors differ."""
 
 
 class InitFromChangedError(ValueError):
@@ -117,7 +118,7 @@ def init_from_checkpoint(
     target = model.state_dict()
     missing = [m for m in modules if not any(_in(key, [m]) for key in target)]
     if missing:
-        raise ValueError(
+        raise InitMismatchError(
             f"init.modules: the model has no module {', '.join(missing)} "
             f"(it has: {_module_names(target)})"
         )
