@@ -12,6 +12,7 @@ from asrlab.data.manifest import ManifestError
 from asrlab.decoders.lm import ARPAError
 from asrlab.decoders.resolve import DecoderConfigError
 from asrlab.model.heads.rnnt import JointTooLargeError
+from asrlab.training.callbacks.freeze import FreezeConfigError
 from asrlab.training.checkpoint_contents import CheckpointError
 from asrlab.training.init_from import InitMismatchError
 from asrlab.training.preflight.positions import PositionsError
@@ -25,6 +26,7 @@ INPUT_ERRORS = (
     CheckpointError,
     DatasetError,
     DecoderConfigError,
+    FreezeConfigError,
     InitMismatchError,
     JointTooLargeError,
     ManifestError,

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from asrlab.training.callbacks.freeze import Freeze
+from asrlab.training.callbacks.freeze import Freeze, FreezeConfigError
 from asrlab.training.checkpoint import read_checkpoint
 from asrlab.training.run import train
 from helpers import compose_train, manifest_overrides
@@ -46,9 +46,11 @@ def test_a_run_resumed_past_the_unfreezing_trains_the_module() -> None:
 
 
 def test_bad_settings_are_named() -> None:
-    with pytest.raises(ValueError, match=r"freeze.modules: the model has no module encodr \(it"):
+    with pytest.raises(
+        FreezeConfigError, match=r"freeze.modules: the model has no module encodr \(it"
+    ):
         Freeze(["encodr"], epochs=1).setup(_at(0), _Net(), "fit")
-    with pytest.raises(ValueError, match="freeze.modules: not with several processes"):
+    with pytest.raises(FreezeConfigError, match="freeze.modules: not with several processes"):
         Freeze(["encoder"], epochs=1).setup(_at(0, world_size=2), _Net(), "fit")
 
 

@@ -9,6 +9,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 log = logging.getLogger(__name__)
 
 
+class FreezeConfigError(ValueError):
+    """`freeze.modules` names a module the model lacks, or the run has several processes."""
+
+
 class Freeze(pl.Callback):
     """The parameters of `modules` (`encoder`, `frontend`, `encoder.layers.0`, ...) have
     requires_grad False for the first `epochs` epochs, then True.
@@ -39,11 +43,11 @@ class Freeze(pl.Callback):
             try:
                 pl_module.get_submodule(name)
             except AttributeError:
-                raise ValueError(
+                raise FreezeConfigError(
                     f"freeze.modules: the model has no module {name} (it has: {children})"
                 ) from None
         if trainer.world_size > 1:
-            raise ValueError(
+            raise FreezeConfigError(
                 "freeze.modules: not with several processes (DDP registers only the parameters "
                 "that train when it starts): train with trainer.devices=1, or freeze.modules=[]"
             )
