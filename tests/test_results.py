@@ -270,3 +270,24 @@ def test_a_sweep_trials_study_overrides_are_not_settings_it_tried() -> None:
     overrides = ["encoder.dropout=0.1", "seed=2", "++optuna_trial.number=3"]
     overrides.append("++optuna_trial.pruner={name:'median',n_startup_trials:5}")
     assert shown_overrides(overrides) == ["encoder.dropout=0.1"]
+
+
+def test_rows_with_the_same_overrides_name_the_keys_their_configs_differ_in(
+    tmp_path: Path,
+) -> None:
+    """Seeds of one command run before and after a commit that added a key (`dropout`) are two
+    rows; RESULTS.md says which key parts them."""
+    gru = {"_target_": GRU, "hidden": 64}
+    for seed in (1, 2):
+        _replicate(tmp_path / f"old_{seed}", seed, gru, 1e-3, (0.1, 0.02))
+        _replicate(tmp_path / f"new_{seed}", seed, {**gru, "dropout": 0.0}, 1e-3, (0.2, 0.04))
+    out = tmp_path / "RESULTS.md"
+    main([str(tmp_path), "--out", str(out)])
+    header, *rows = _table(out.read_text())
+    assert [row[1] for row in rows] == ["encoder=gru optimizer.lr=0.001"] * 2
+    old, new = (config_hash(read_config(tmp_path / f"{age}_1")) for age in ("old", "new"))
+    first, second = sorted([old, new])
+    value = {old: "absent", new: "`0.0`"}
+    assert out.read_text().endswith(
+        f"- `{first}` -> `{second}`: `encoder.dropout`: {value[first]} -> {value[second]}\n"
+    )

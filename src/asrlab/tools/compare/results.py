@@ -14,6 +14,7 @@ from asrlab.text.markdown import markdown_table
 from asrlab.tools.compare.folds import fold_section, fold_spread, is_folded, seeds_cell
 from asrlab.tools.compare.replicates import Replicates, mean_std
 from asrlab.tools.compare.report import count, error_summary, format_metric
+from asrlab.tools.compare.row_differences import row_differences
 from asrlab.tools.compare.runs import FailedRun, Run
 from asrlab.tools.compare.significance import (
     BASELINE,
@@ -27,6 +28,11 @@ from asrlab.tools.compare.significance import (
 )
 from asrlab.tools.compare.significance import COLUMNS as VERSUS_COLUMNS
 
+SAME_OVERRIDES_NOTE = (
+    "These rows were given the same overrides, but their configs differ, most often because a "
+    "commit between their runs changed a default or added a key: the keys that differ, "
+    "each row's value -> the next row's."
+)
 HEADER = [
     "experiment",
     "overrides",
@@ -143,6 +149,8 @@ def render(
     for group in groups:
         listed = ", ".join(map(_run_entry, group.runs)) or "none finished"
         lines.append(f"- `{group.config_hash}`: {listed}")
+    if differences := row_differences(groups):
+        lines += ["", "## Rows with the same overrides", "", SAME_OVERRIDES_NOTE, "", *differences]
     failures = [_failure(run, group) for group in groups for run in group.failed]
     failures += [_failure(run, None) for run in ungrouped]
     if failures:
