@@ -8,10 +8,10 @@ from itertools import groupby, pairwise
 from typing import Any
 
 from asrlab.tools.compare.replicates import REPLICATE_KEYS, Replicates
+from asrlab.tools.compare.runs import ABSENT, varied_config_keys
 
 SHOWN_KEYS = 3
 """Differing keys named per pair of rows; the rest are counted."""
-_ABSENT = object()
 
 
 def _config(group: Replicates) -> dict[str, Any]:
@@ -21,16 +21,15 @@ def _config(group: Replicates) -> dict[str, Any]:
 
 
 def _value(value: Any) -> str:
-    return "absent" if value is _ABSENT else f"`{json.dumps(value, default=str)}`"
+    return "absent" if value is ABSENT else f"`{json.dumps(value, default=str)}`"
 
 
 def differing_keys(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
     """`key: first's value -> second's` for each key (seed and fold left out) that differs."""
-    keys = sorted((first.keys() | second.keys()) - REPLICATE_KEYS)
+    keys = sorted(set(varied_config_keys([first, second])) - REPLICATE_KEYS)
     return [
-        f"`{key}`: {_value(a)} -> {_value(b)}"
+        f"`{key}`: {_value(first.get(key, ABSENT))} -> {_value(second.get(key, ABSENT))}"
         for key in keys
-        if (a := first.get(key, _ABSENT)) != (b := second.get(key, _ABSENT))
     ]
 
 

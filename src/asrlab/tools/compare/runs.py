@@ -22,6 +22,8 @@ CSV_METRICS = "metrics.csv"
 ERROR_FILES = ("error.json", "error.txt")
 # What a sweep trial stopped by its study's pruner writes (training.callbacks.optuna_pruning).
 PRUNED = "pruned.json"
+ABSENT = object()
+"""What `varied_config_keys` compares a key a config lacks as."""
 # A multirun trial's folder: its job number, then its overrides.
 _TRIAL = re.compile(r"^(\d+)_.*")
 # The section the Optuna sweeper adds to a trial's config: its study and trial number.
@@ -246,12 +248,16 @@ def names_the_trial(override: str) -> bool:
 
 def varied_keys(runs: Sequence[Run]) -> list[str]:
     """The config keys whose value (or presence) differs between the runs, as first seen."""
-    keys = dict.fromkeys(key for run in runs for key in run.config)
-    missing = object()
+    return varied_config_keys([run.config for run in runs])
+
+
+def varied_config_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
+    """The keys whose value (or presence) differs between flattened configs, as first seen."""
+    keys = dict.fromkeys(key for config in configs for key in config)
     return [
         key
         for key in keys
-        if any(r.config.get(key, missing) != runs[0].config.get(key, missing) for r in runs)
+        if any(c.get(key, ABSENT) != configs[0].get(key, ABSENT) for c in configs)
     ]
 
 
